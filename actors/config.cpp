@@ -1,0 +1,197 @@
+#include "actors/config.hpp"
+
+#include <caf/config_value.hpp>
+#include <caf/settings.hpp>
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "messages/register.hpp"
+
+namespace minidns {
+
+namespace {
+
+/// The type each [minidns] key must have in a config file.
+enum class kind { integer, boolean, string, duration };
+
+const std::map<std::string, kind>& known_keys() {
+  static const std::map<std::string, kind> keys{
+    {"endpoint", kind::string},       {"udp-sockets", kind::integer},
+    {"socket-buffer", kind::integer}, {"source-v4", kind::string},
+    {"source-v6", kind::string},      {"ipv6", kind::boolean},
+    {"max-in-flight", kind::integer}, {"drain-timeout", kind::duration},
+    {"linger", kind::duration},       {"zmq-hwm", kind::integer},
+    {"log-level", kind::string},
+  };
+  return keys;
+}
+
+bool has_kind(const caf::config_value& v, kind k) {
+  switch (k) {
+    case kind::integer:
+      return caf::holds_alternative<caf::config_value::integer>(v);
+    case kind::boolean:
+      return caf::holds_alternative<bool>(v);
+    case kind::string:
+      return caf::holds_alternative<std::string>(v);
+    case kind::duration:
+      return caf::holds_alternative<caf::timespan>(v);
+  }
+  return false;
+}
+
+const char* describe(kind k) {
+  switch (k) {
+    case kind::integer:
+      return "an integer";
+    case kind::boolean:
+      return "true or false";
+    case kind::string:
+      return "a quoted string";
+    case kind::duration:
+      return "a duration such as 5s or 500ms";
+  }
+  return "?";
+}
+
+/// Finds "--config-file=PATH" the way CAF does, so the file can be read raw.
+std::optional<std::string> config_file_arg(int argc, char** argv) {
+  const std::string prefix = "--config-file=";
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.compare(0, prefix.size(), prefix) == 0)
+      return arg.substr(prefix.size());
+  }
+  return std::nullopt;
+}
+
+bool is_ip(const std::string& text, int family) {
+  unsigned char buf[16];
+  return inet_pton(family, text.c_str(), buf) == 1;
+}
+
+} // namespace
+
+config::config() {
+  register_message_types(*this);
+  opt_group{custom_options_, "minidns"}
+    .add(values.endpoint, "endpoint",
+         "ZeroMQ endpoint the ROUTER socket binds (tcp://host:port, ipc://)")
+    .add(values.udp_sockets, "udp-sockets",
+         "UDP sockets per address family (1..4096)")
+    .add(values.socket_buffer, "socket-buffer",
+         "SO_RCVBUF and SO_SNDBUF of each UDP socket, bytes")
+    .add(values.source_v4, "source-v4", "source address of IPv4 queries")
+    .add(values.source_v6, "source-v6", "source address of IPv6 queries")
+    .add(values.ipv6, "ipv6", "open IPv6 sockets")
+    .add(values.max_in_flight, "max-in-flight",
+         "casts worked on at once; past it, casts wait in ZeroMQ")
+    .add(values.drain_timeout, "drain-timeout",
+         "time given to requests in flight on SIGTERM")
+    .add(values.linger, "linger", "time to deliver the last replies at exit")
+    .add(values.zmq_hwm, "zmq-hwm", "ZeroMQ high-water mark, in messages")
+    .add(values.log_level, "log-level",
+         "trace, debug, info, warn, error, critical or off");
+}
+
+std::vector<std::string> check_file_types(const caf::settings& raw) {
+  std::vector<std::string> problems;
+  auto group = raw.find("minidns");
+  if (group == raw.end())
+    return problems;
+  auto* entries = caf::get_if<caf::settings>(&group->second);
+  if (entries == nullptr) {
+    problems.emplace_back("minidns: expected a group of settings");
+    return problems;
+  }
+  for (auto& [key, value] : *entries) {
+    auto k = known_keys().find(key);
+    if (k == known_keys().end()) {
+      problems.push_back("minidns." + key + ": unknown setting");
+      continue;
+    }
+    if (!has_kind(value, k->second))
+      problems.push_back("minidns." + key + ": expected " +
+                         describe(k->second) + ", got " +
+                         caf::to_string(value));
+  }
+  return problems;
+}
+
+std::vector<std::string> validate(const settings& s) {
+  std::vector<std::string> problems;
+  auto bad = [&](const char* key, const std::string& why) {
+    problems.push_back(std::string("minidns.") + key + ": " + why);
+  };
+  auto scheme_ok = [](const std::string& e) {
+    for (const char* p : {"tcp://", "ipc://", "inproc://"})
+      if (e.compare(0, std::strlen(p), p) == 0 && e.size() > std::strlen(p))
+        return true;
+    return false;
+  };
+  if (!scheme_ok(s.endpoint))
+    bad("endpoint", "expected tcp://HOST:PORT or ipc://PATH, got '" +
+                      s.endpoint + "'");
+  if (s.udp_sockets < 1 || s.udp_sockets > 4096)
+    bad("udp-sockets", "out of range 1..4096: " + std::to_string(s.udp_sockets));
+  if (s.socket_buffer < 4096 || s.socket_buffer > (1u << 30))
+    bad("socket-buffer",
+        "out of range 4096..1073741824: " + std::to_string(s.socket_buffer));
+  if (!is_ip(s.source_v4, AF_INET))
+    bad("source-v4", "not an IPv4 address: '" + s.source_v4 + "'");
+  if (!is_ip(s.source_v6, AF_INET6))
+    bad("source-v6", "not an IPv6 address: '" + s.source_v6 + "'");
+  if (s.max_in_flight < 1 || s.max_in_flight > 100000000)
+    bad("max-in-flight",
+        "out of range 1..100000000: " + std::to_string(s.max_in_flight));
+  if (s.drain_timeout.count() < 0 || s.drain_timeout > std::chrono::hours(1))
+    bad("drain-timeout", "out of range 0s..1h");
+  if (s.linger.count() < 0 || s.linger > std::chrono::minutes(10))
+    bad("linger", "out of range 0s..10min");
+  if (s.zmq_hwm > 100000000)
+    bad("zmq-hwm", "out of range 0..100000000: " + std::to_string(s.zmq_hwm));
+  static const char* levels[] = {"trace", "debug",    "info", "warn",
+                                 "error", "critical", "off"};
+  if (std::find_if(std::begin(levels), std::end(levels), [&](const char* l) {
+        return s.log_level == l;
+      }) == std::end(levels))
+    bad("log-level", "expected trace, debug, info, warn, error, critical or "
+                     "off, got '" +
+                       s.log_level + "'");
+  return problems;
+}
+
+std::vector<std::string> config::load(int argc, char** argv) {
+  std::vector<std::string> problems;
+  auto file = config_file_arg(argc, argv);
+  if (file) {
+    // CAF drops badly typed values from its view of the file and keeps the
+    // defaults; read the file raw to catch them.
+    auto raw = parse_config_file(file->c_str());
+    if (!raw) {
+      problems.push_back("config file " + *file + ": " +
+                         caf::to_string(raw.error()));
+      return problems;
+    }
+    problems = check_file_types(*raw);
+    if (!problems.empty())
+      return problems;
+  }
+  if (auto err = parse(argc, argv)) {
+    problems.push_back("command line: " + caf::to_string(err));
+    return problems;
+  }
+  if (cli_helptext_printed)
+    return problems;
+  for (auto& arg : remainder)
+    problems.push_back("command line: unexpected argument '" + arg + "'");
+  auto more = validate(values);
+  problems.insert(problems.end(), more.begin(), more.end());
+  return problems;
+}
+
+} // namespace minidns

@@ -1,0 +1,52 @@
+#pragma once
+/// minidns's settings: the CAF config class that reads them from INI files
+/// and the command line, and the validation CAF does not do.
+
+#include <caf/actor_system_config.hpp>
+#include <caf/timestamp.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace minidns {
+
+/// Every setting of the [minidns] group, with its default.
+struct settings {
+  std::string endpoint = "tcp://127.0.0.1:5358"; ///< ZeroMQ ROUTER bind
+  uint64_t udp_sockets = 4;             ///< UDP sockets per address family
+  uint64_t socket_buffer = 4 << 20;     ///< SO_RCVBUF/SO_SNDBUF, bytes
+  std::string source_v4 = "0.0.0.0";    ///< source address of IPv4 queries
+  std::string source_v6 = "::";         ///< source address of IPv6 queries
+  bool ipv6 = true;                     ///< open IPv6 sockets
+  uint64_t max_in_flight = 100000;      ///< casts being worked on at once
+  caf::timespan drain_timeout = std::chrono::seconds(5); ///< on SIGTERM
+  caf::timespan linger = std::chrono::seconds(2); ///< unsent replies at exit
+  uint64_t zmq_hwm = 100000;            ///< ZeroMQ high-water mark, messages
+  std::string log_level = "info";       ///< trace ... critical, off
+};
+
+/// The CAF configuration of the minidns daemon: CAF's own settings plus the
+/// [minidns] group, bound to a `settings` member.
+class config : public caf::actor_system_config {
+public:
+  config();
+
+  /// Parses the command line and the config file, then checks every
+  /// [minidns] setting's type and range. Returns the problems, each naming
+  /// its setting; empty when all is well.
+  std::vector<std::string> load(int argc, char** argv);
+
+  settings values;
+};
+
+/// Checks ranges and formats of `s`; returns one message per problem.
+std::vector<std::string> validate(const settings& s);
+
+/// Checks the raw entries of a parsed config file's [minidns] group: every
+/// key known and of the right type. Returns one message per problem.
+std::vector<std::string> check_file_types(const caf::settings& raw);
+
+} // namespace minidns

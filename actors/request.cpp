@@ -1,0 +1,172 @@
+#include "actors/request.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+#include "net/dns_name.hpp"
+#include "net/verdict.hpp"
+
+namespace minidns {
+
+namespace {
+
+using self_ptr = request_actor::stateful_pointer<request_state>;
+
+bool is_poll(const request_state& st) {
+  return st.cast.kind == messages::method::poll_for_serial_number;
+}
+
+std::string describe(const request_state& st) {
+  return fmt::format("{} {} -> {}", is_poll(st) ? "poll" : "notify",
+                     net::wire_to_text(st.cast.zone_wire),
+                     st.cast.destination.to_string());
+}
+
+void send_attempt(self_ptr self) {
+  auto& st = self->state;
+  ++st.attempt;
+  st.outstanding = true;
+  dns_query q;
+  q.token = st.token;
+  q.attempt = st.attempt;
+  q.kind = is_poll(st) ? net::query_kind::soa : net::query_kind::notify;
+  q.destination = st.cast.destination;
+  q.qname_wire = st.cast.zone_wire;
+  self->send(st.udp, query_atom::value, std::move(q));
+  self->delayed_send(self, st.cast.timeout, timeout_atom::value, st.attempt);
+}
+
+/// Ends the request: frees its query IDs and hands `frame` (empty for
+/// none) to the sink.
+void end(self_ptr self, std::string frame) {
+  auto& st = self->state;
+  self->send(st.udp, release_atom::value, st.token);
+  self->send(st.sink, done_atom::value, st.token, std::move(frame));
+  self->quit();
+}
+
+/// Ends the request with a status: the reply for polls, a log line for
+/// failures.
+void finish(self_ptr self, messages::status status, std::string_view detail) {
+  auto& st = self->state;
+  std::string frame;
+  if (is_poll(st)) {
+    frame = messages::finish_status(std::move(st.cast.reply_prefix), status,
+                                    st.last_serial, detail);
+    if (status == messages::status::error)
+      spdlog::warn("{}: ERROR after {} attempt(s): {} (last serial {})",
+                   describe(st), st.attempt, detail,
+                   st.last_serial ? std::to_string(*st.last_serial) : "none");
+    else
+      spdlog::debug("{}: SUCCESS ({}) serial {}", describe(st), detail,
+                    st.last_serial.value_or(0));
+  } else if (status == messages::status::error) {
+    spdlog::warn("{}: gave up after {} attempt(s): {}", describe(st),
+                 st.attempt, detail);
+  }
+  end(self, std::move(frame));
+}
+
+/// The current attempt failed (timeout, send error, unsettling answer):
+/// schedule the next one or end with ERROR.
+void attempt_failed(self_ptr self) {
+  auto& st = self->state;
+  st.outstanding = false;
+  if (st.attempt >= 1 + uint64_t{st.cast.max_retries}) {
+    finish(self, messages::status::error, st.last_detail);
+    return;
+  }
+  if (st.cast.retry_interval.count() == 0)
+    send_attempt(self);
+  else
+    self->delayed_send(self, st.cast.retry_interval, retry_atom::value,
+                       st.attempt);
+}
+
+void on_notify_answer(self_ptr self, uint32_t attempt,
+                      const net::reply_info& info) {
+  auto& st = self->state;
+  switch (net::classify_notify(info.rcode)) {
+    case net::notify_verdict::acknowledged:
+      spdlog::debug("{}: acknowledged", describe(st));
+      end(self, {});
+      return;
+    case net::notify_verdict::final_error:
+      spdlog::warn("{}: refused with {}; not resending", describe(st),
+                   net::rcode_name(info.rcode));
+      // A refusal is an answer, not a failure to get one: no resend.
+      end(self, {});
+      return;
+    case net::notify_verdict::retry:
+      st.last_detail = net::rcode_name(info.rcode);
+      if (attempt == st.attempt && st.outstanding)
+        attempt_failed(self);
+      return;
+  }
+}
+
+void on_poll_answer(self_ptr self, uint32_t attempt,
+                    const net::reply_info& info) {
+  auto& st = self->state;
+  auto outcome = net::classify_poll(info, st.cast.serial);
+  if (outcome.has_serial)
+    st.last_serial = outcome.serial;
+  if (outcome.verdict == net::poll_verdict::reached) {
+    finish(self, messages::status::success, outcome.detail);
+    return;
+  }
+  st.last_detail = outcome.detail;
+  // A late reply to an earlier attempt informs, but does not change the
+  // schedule of the current one.
+  if (attempt == st.attempt && st.outstanding)
+    attempt_failed(self);
+}
+
+} // namespace
+
+request_actor::behavior_type
+request(request_actor::stateful_pointer<request_state> self, uint64_t token,
+        messages::cast cast, udp_io_actor udp, status_sink_actor sink) {
+  auto& st = self->state;
+  st.token = token;
+  st.cast = std::move(cast);
+  st.udp = std::move(udp);
+  st.sink = std::move(sink);
+  send_attempt(self);
+  return {
+    [=](answer_atom, uint32_t attempt, const net::reply_info& info) {
+      if (is_poll(self->state))
+        on_poll_answer(self, attempt, info);
+      else
+        on_notify_answer(self, attempt, info);
+    },
+    [=](send_error_atom, uint32_t attempt, int err) {
+      auto& s = self->state;
+      if (attempt != s.attempt || !s.outstanding)
+        return;
+      spdlog::debug("{}: attempt {} not sent: {}", describe(s), attempt,
+                    std::strerror(err));
+      s.last_detail = "send failed";
+      attempt_failed(self);
+    },
+    [=](timeout_atom, uint32_t attempt) {
+      auto& s = self->state;
+      if (attempt != s.attempt || !s.outstanding)
+        return;
+      s.last_detail = "timeout";
+      attempt_failed(self);
+    },
+    [=](retry_atom, uint32_t attempt) {
+      auto& s = self->state;
+      if (attempt == s.attempt && !s.outstanding)
+        send_attempt(self);
+    },
+    [=](shutdown_atom) {
+      finish(self, messages::status::error, "shutdown");
+    },
+  };
+}
+
+} // namespace minidns

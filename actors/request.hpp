@@ -1,0 +1,38 @@
+#pragma once
+/// The request actor: one per accepted cast. It owns its destination,
+/// timeout and retry budget, and reports its end to a status sink.
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "actors/interfaces.hpp"
+#include "messages/cast.hpp"
+
+namespace minidns {
+
+/// The state of one request. Kept small: a million of them may wait at
+/// once.
+struct request_state {
+  uint64_t token = 0;
+  messages::cast cast;
+  udp_io_actor udp;
+  status_sink_actor sink;
+  uint32_t attempt = 0;     ///< the current attempt, 1-based
+  bool outstanding = false; ///< the current attempt awaits its reply
+  std::optional<uint32_t> last_serial; ///< polls: the last serial seen
+  std::string_view last_detail = "timeout"; ///< why the last attempt failed
+  static inline const char* name = "request";
+};
+
+/// Starts the first attempt at once; attempt k+1 goes out timeout +
+/// retry_interval after attempt k when it got no answer, or retry_interval
+/// after an answer that did not settle the request. Ends after the last
+/// attempt times out or is answered.
+request_actor::behavior_type
+request(request_actor::stateful_pointer<request_state> self, uint64_t token,
+        messages::cast cast, udp_io_actor udp, status_sink_actor sink);
+
+} // namespace minidns

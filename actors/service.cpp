@@ -1,0 +1,45 @@
+#include "actors/service.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "actors/udp_io.hpp"
+#include "actors/zmq_bridge.hpp"
+
+namespace minidns {
+
+service start_service(caf::actor_system& sys, const settings& s) {
+  udp_io_options uo;
+  uo.sockets_per_family = s.udp_sockets;
+  uo.socket_buffer = static_cast<int>(s.socket_buffer);
+  uo.source_v4 = s.source_v4;
+  uo.source_v6 = s.source_v6;
+  uo.ipv6 = s.ipv6;
+  zmq_link_options zo;
+  zo.endpoint = s.endpoint;
+  zo.max_in_flight = s.max_in_flight;
+  zo.hwm = s.zmq_hwm;
+  zo.linger = std::chrono::duration_cast<std::chrono::milliseconds>(s.linger);
+  // Bind ZeroMQ first: a taken endpoint is the likeliest start-up failure.
+  auto link = bind_zmq_link(zo);
+  auto engine = start_udp_engine(uo);
+  service svc;
+  svc.endpoint = bound_endpoint(*link);
+  auto done = std::make_shared<std::promise<void>>();
+  svc.stopped = done->get_future();
+  svc.udp = sys.spawn(udp_io, std::move(engine));
+  svc.bridge = sys.spawn(zmq_bridge, std::move(link), svc.udp, s.drain_timeout,
+                         [done] { done->set_value(); });
+  return svc;
+}
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("minidns");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+} // namespace minidns

@@ -1,0 +1,502 @@
+#include "actors/udp_io.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "net/dns_message.hpp"
+
+namespace minidns {
+
+namespace {
+
+/// Datagrams per recvmmsg/sendmmsg call.
+constexpr size_t batch = 64;
+/// Replies to queries without EDNS fit in 512 bytes; room for servers that
+/// send more anyway, so that a big reply is checked rather than cut.
+constexpr size_t recv_buffer = 4096;
+
+/// Unpredictable 16-bit numbers for query IDs and socket choice, refilled
+/// from getrandom() in bulk so that the hot path makes no syscall.
+class random_pool {
+public:
+  uint16_t next16() {
+    if (pos_ + 2 > sizeof(buf_))
+      refill();
+    uint16_t v;
+    std::memcpy(&v, buf_ + pos_, 2);
+    pos_ += 2;
+    return v;
+  }
+
+private:
+  void refill() {
+    size_t got = 0;
+    while (got < sizeof(buf_)) {
+      auto n = getrandom(buf_ + got, sizeof(buf_) - got, 0);
+      if (n > 0)
+        got += static_cast<size_t>(n);
+      else if (errno != EINTR)
+        throw std::runtime_error("getrandom failed");
+    }
+    pos_ = 0;
+  }
+  uint8_t buf_[4096];
+  size_t pos_ = sizeof(buf_);
+};
+
+/// Identifies one attempt on the wire: the socket it left from, the
+/// destination it went to and its ID. A reply must match all three.
+struct wire_key {
+  net::endpoint peer;
+  uint32_t socket = 0;
+  uint16_t id = 0;
+  friend bool operator==(const wire_key& a, const wire_key& b) noexcept {
+    return a.socket == b.socket && a.id == b.id && a.peer == b.peer;
+  }
+};
+
+struct wire_key_hash {
+  size_t operator()(const wire_key& k) const noexcept {
+    uint64_t a, b;
+    std::memcpy(&a, k.peer.addr.data(), 8);
+    std::memcpy(&b, k.peer.addr.data() + 8, 8);
+    uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull);
+    h ^= (uint64_t{k.socket} << 32 | uint64_t{k.peer.port} << 16 | k.id) *
+         0xC2B2AE3D27D4EB4Full;
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+};
+
+/// An attempt awaiting replies. Kept until its request ends, so that late
+/// replies to earlier attempts still count.
+struct pending {
+  caf::strong_actor_ptr owner;
+  uint64_t token = 0;
+  uint32_t attempt = 0;
+  net::query_kind kind = net::query_kind::soa;
+  std::string qname;
+};
+
+struct command {
+  bool release = false;
+  caf::strong_actor_ptr owner;
+  dns_query query; // token only, for releases
+};
+
+int open_socket(bool v6, const std::string& source, int buffer) {
+  net::endpoint local;
+  local.v6 = v6;
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, source.c_str(), local.addr.data()) !=
+      1)
+    throw std::runtime_error("minidns.source-" + std::string(v6 ? "v6" : "v4") +
+                             ": not an IP" + (v6 ? "v6" : "v4") +
+                             " address: '" + source + "'");
+  int fd = ::socket(v6 ? AF_INET6 : AF_INET,
+                    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  if (v6) {
+    int on = 1;
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+  }
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer));
+  sockaddr_storage ss;
+  auto len = local.to_sockaddr(ss);
+  // Port 0: the kernel picks a random ephemeral source port.
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw std::runtime_error("minidns.source-" + std::string(v6 ? "v6" : "v4") +
+                             ": cannot bind " + source + ": " +
+                             std::strerror(err));
+  }
+  return fd;
+}
+
+} // namespace
+
+/// The UDP thread and everything it owns.
+class udp_engine {
+public:
+  explicit udp_engine(const udp_io_options& opts) {
+    epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+    wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epoll_ < 0 || wake_ < 0)
+      throw std::runtime_error(std::string("epoll/eventfd: ") +
+                               std::strerror(errno));
+    watch(wake_, UINT32_MAX);
+    for (size_t i = 0; i < opts.sockets_per_family; ++i) {
+      int fd = open_socket(false, opts.source_v4, opts.socket_buffer);
+      if (fd < 0)
+        throw std::runtime_error(std::string("IPv4 UDP socket: ") +
+                                 std::strerror(-fd));
+      add_socket(fd, false);
+    }
+    if (opts.ipv6) {
+      for (size_t i = 0; i < opts.sockets_per_family; ++i) {
+        int fd = open_socket(true, opts.source_v6, opts.socket_buffer);
+        if (fd < 0) {
+          spdlog::warn("no IPv6 UDP socket ({}); IPv6 destinations will fail",
+                       std::strerror(-fd));
+          break;
+        }
+        add_socket(fd, true);
+      }
+    }
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~udp_engine() {
+    stop();
+    for (auto& s : sockets_)
+      ::close(s.fd);
+    ::close(wake_);
+    ::close(epoll_);
+  }
+
+  void stop() {
+    if (stopping_.exchange(true))
+      return;
+    wake();
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+  void submit(command cmd) {
+    bool was_empty;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      was_empty = inbox_.empty();
+      inbox_.push_back(std::move(cmd));
+    }
+    // One wake-up per batch: the thread drains the whole inbox.
+    if (was_empty)
+      wake();
+  }
+
+  udp_io_stats read_stats() const {
+    udp_io_stats s;
+    s.sent = sent_.load(std::memory_order_relaxed);
+    s.send_errors = send_errors_.load(std::memory_order_relaxed);
+    s.received = received_.load(std::memory_order_relaxed);
+    s.accepted = accepted_.load(std::memory_order_relaxed);
+    s.unmatched = unmatched_.load(std::memory_order_relaxed);
+    s.mismatched = mismatched_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+private:
+  struct sock {
+    int fd;
+    bool v6;
+  };
+
+  /// One datagram waiting in a send batch.
+  struct outgoing {
+    wire_key key;
+    sockaddr_storage to;
+    socklen_t to_len;
+    size_t len;
+    uint8_t data[net::max_query_size];
+  };
+
+  void watch(int fd, uint32_t tag) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = tag;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0)
+      throw std::runtime_error(std::string("epoll_ctl: ") +
+                               std::strerror(errno));
+  }
+
+  void add_socket(int fd, bool v6) {
+    auto idx = static_cast<uint32_t>(sockets_.size());
+    sockets_.push_back({fd, v6});
+    (v6 ? v6_ : v4_).push_back(idx);
+    watch(fd, idx);
+  }
+
+  void wake() {
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_, &one, sizeof(one));
+  }
+
+  void run() {
+    epoll_event events[64];
+    std::vector<command> work;
+    while (!stopping_.load(std::memory_order_acquire)) {
+      int n = ::epoll_wait(epoll_, events, 64, -1);
+      if (n < 0) {
+        if (errno == EINTR)
+          continue;
+        spdlog::critical("epoll_wait: {}", std::strerror(errno));
+        return;
+      }
+      for (int i = 0; i < n; ++i) {
+        if (events[i].data.u32 == UINT32_MAX) {
+          uint64_t v;
+          [[maybe_unused]] auto r = ::read(wake_, &v, sizeof(v));
+        } else {
+          receive(events[i].data.u32);
+        }
+      }
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        work.swap(inbox_);
+      }
+      if (!work.empty()) {
+        process(work);
+        work.clear();
+      }
+    }
+    // Drop the references to request actors before the thread ends.
+    table_.clear();
+    by_token_.clear();
+  }
+
+  void process(std::vector<command>& work) {
+    for (auto& cmd : work) {
+      if (cmd.release)
+        release(cmd.query.token);
+      else
+        enqueue(cmd);
+    }
+    flush_all();
+  }
+
+  void release(uint64_t token) {
+    auto i = by_token_.find(token);
+    if (i == by_token_.end())
+      return;
+    for (auto& k : i->second)
+      table_.erase(k);
+    by_token_.erase(i);
+  }
+
+  /// Frees one ID of a request so that another attempt may take it.
+  void forget(uint64_t token, const wire_key& key) {
+    auto i = by_token_.find(token);
+    if (i == by_token_.end())
+      return;
+    auto& keys = i->second;
+    keys.erase(std::remove(keys.begin(), keys.end(), key), keys.end());
+    if (keys.empty())
+      by_token_.erase(i);
+  }
+
+  void fail(const caf::strong_actor_ptr& owner, uint32_t attempt, int err) {
+    send_errors_.fetch_add(1, std::memory_order_relaxed);
+    caf::anon_send(caf::actor_cast<request_actor>(owner),
+                   send_error_atom::value, attempt, err);
+  }
+
+  /// Picks a socket and a fresh random ID no pending attempt to the same
+  /// destination uses, records the attempt and adds it to a send batch.
+  void enqueue(command& cmd) {
+    auto& q = cmd.query;
+    auto& family = q.destination.v6 ? v6_ : v4_;
+    if (family.empty()) {
+      fail(cmd.owner, q.attempt, EAFNOSUPPORT);
+      return;
+    }
+    wire_key key;
+    key.peer = q.destination;
+    bool found = false;
+    for (int tries = 0; tries < 32 && !found; ++tries) {
+      key.socket = family[rng_.next16() % family.size()];
+      key.id = rng_.next16();
+      found = table_.find(key) == table_.end();
+    }
+    if (!found) {
+      fail(cmd.owner, q.attempt, EADDRINUSE);
+      return;
+    }
+    auto& out = batches_[key.socket].emplace_back();
+    out.key = key;
+    out.len = net::build_query(q.kind, key.id, q.qname_wire, out.data,
+                               sizeof(out.data));
+    out.to_len = q.destination.to_sockaddr(out.to);
+    if (out.len == 0) {
+      batches_[key.socket].pop_back();
+      fail(cmd.owner, q.attempt, EMSGSIZE);
+      return;
+    }
+    by_token_[q.token].push_back(key);
+    auto& p = table_[key];
+    p.owner = std::move(cmd.owner);
+    p.token = q.token;
+    p.attempt = q.attempt;
+    p.kind = q.kind;
+    p.qname = std::move(q.qname_wire);
+    if (batches_[key.socket].size() == batch)
+      flush(key.socket);
+  }
+
+  void flush_all() {
+    for (auto& [idx, out] : batches_)
+      if (!out.empty())
+        flush(idx);
+  }
+
+  void flush(uint32_t idx) {
+    auto& out = batches_[idx];
+    mmsghdr msgs[batch];
+    iovec iov[batch];
+    size_t off = 0;
+    while (off < out.size()) {
+      size_t n = std::min(batch, out.size() - off);
+      for (size_t i = 0; i < n; ++i) {
+        auto& o = out[off + i];
+        iov[i] = {o.data, o.len};
+        msgs[i] = {};
+        msgs[i].msg_hdr.msg_name = &o.to;
+        msgs[i].msg_hdr.msg_namelen = o.to_len;
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+      }
+      int r = ::sendmmsg(sockets_[idx].fd, msgs, static_cast<unsigned>(n), 0);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r > 0) {
+        sent_.fetch_add(static_cast<uint64_t>(r), std::memory_order_relaxed);
+        off += static_cast<size_t>(r);
+        continue;
+      }
+      // The first datagram of the batch failed: that attempt failed; the
+      // rest are tried again.
+      int err = r < 0 ? errno : EIO;
+      auto& o = out[off];
+      auto i = table_.find(o.key);
+      if (i != table_.end()) {
+        fail(i->second.owner, i->second.attempt, err);
+        forget(i->second.token, o.key);
+        table_.erase(i);
+      }
+      ++off;
+    }
+    out.clear();
+  }
+
+  void receive(uint32_t idx) {
+    static thread_local std::vector<uint8_t> storage(batch * recv_buffer);
+    mmsghdr msgs[batch];
+    iovec iov[batch];
+    sockaddr_storage from[batch];
+    for (size_t i = 0; i < batch; ++i) {
+      iov[i] = {storage.data() + i * recv_buffer, recv_buffer};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = ::recvmmsg(sockets_[idx].fd, msgs, batch, MSG_DONTWAIT, nullptr);
+    if (n <= 0)
+      return;
+    received_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+    for (int i = 0; i < n; ++i) {
+      auto* data = storage.data() + static_cast<size_t>(i) * recv_buffer;
+      size_t len = msgs[i].msg_len;
+      auto peer = net::endpoint::from_sockaddr(
+        reinterpret_cast<sockaddr*>(&from[i]), msgs[i].msg_hdr.msg_namelen);
+      if (!peer) {
+        unmatched_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      wire_key key{*peer, idx, net::peek_id(data, len)};
+      auto it = len >= 12 ? table_.find(key) : table_.end();
+      if (it == table_.end()) {
+        unmatched_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      auto& p = it->second;
+      auto info =
+        net::check_reply(data, len, net::expected_reply{p.kind, key.id, p.qname});
+      if (info.match != net::reply_match::accepted) {
+        mismatched_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      accepted_.fetch_add(1, std::memory_order_relaxed);
+      caf::anon_send(caf::actor_cast<request_actor>(p.owner),
+                     answer_atom::value, p.attempt, info);
+    }
+  }
+
+  int epoll_ = -1;
+  int wake_ = -1;
+  std::vector<sock> sockets_;
+  std::vector<uint32_t> v4_;
+  std::vector<uint32_t> v6_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+
+  std::mutex mtx_;
+  std::vector<command> inbox_;
+
+  // Owned by the UDP thread.
+  random_pool rng_;
+  std::unordered_map<wire_key, pending, wire_key_hash> table_;
+  std::unordered_map<uint64_t, std::vector<wire_key>> by_token_;
+  std::unordered_map<uint32_t, std::vector<outgoing>> batches_;
+
+  std::atomic<uint64_t> sent_{0};
+  std::atomic<uint64_t> send_errors_{0};
+  std::atomic<uint64_t> received_{0};
+  std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> unmatched_{0};
+  std::atomic<uint64_t> mismatched_{0};
+};
+
+std::shared_ptr<udp_engine> start_udp_engine(const udp_io_options& opts) {
+  return std::make_shared<udp_engine>(opts);
+}
+
+udp_io_stats stats(const udp_engine& engine) {
+  return engine.read_stats();
+}
+
+udp_io_state::~udp_io_state() {
+  if (engine)
+    engine->stop();
+}
+
+udp_io_actor::behavior_type
+udp_io(udp_io_actor::stateful_pointer<udp_io_state> self,
+       std::shared_ptr<udp_engine> engine) {
+  self->state.engine = std::move(engine);
+  return {
+    [=](query_atom, dns_query& q) {
+      command cmd;
+      cmd.owner = self->current_sender();
+      cmd.query = std::move(q);
+      self->state.engine->submit(std::move(cmd));
+    },
+    [=](release_atom, uint64_t token) {
+      command cmd;
+      cmd.release = true;
+      cmd.query.token = token;
+      self->state.engine->submit(std::move(cmd));
+    },
+  };
+}
+
+} // namespace minidns

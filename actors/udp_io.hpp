@@ -1,0 +1,58 @@
+#pragma once
+/// The UDP I/O actor: the one place that owns DNS sockets. A dedicated
+/// thread multiplexes a pool of IPv4 and IPv6 sockets with epoll and
+/// recvmmsg/sendmmsg, so blocking never touches CAF's scheduler; the actor
+/// is its typed front door.
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "actors/interfaces.hpp"
+
+namespace minidns {
+
+/// Socket settings of the UDP I/O actor.
+struct udp_io_options {
+  size_t sockets_per_family = 4;    ///< random source ports spread the IDs
+  int socket_buffer = 4 << 20;      ///< SO_RCVBUF and SO_SNDBUF, bytes
+  std::string source_v4 = "0.0.0.0"; ///< local address for IPv4 queries
+  std::string source_v6 = "::";      ///< local address for IPv6 queries
+  bool ipv6 = true;                  ///< open IPv6 sockets
+};
+
+/// Counters of the UDP thread, readable from any thread.
+struct udp_io_stats {
+  uint64_t sent = 0;           ///< queries handed to the kernel
+  uint64_t send_errors = 0;    ///< queries the kernel refused
+  uint64_t received = 0;       ///< datagrams read
+  uint64_t accepted = 0;       ///< replies matched to an attempt
+  uint64_t unmatched = 0;      ///< no attempt with that socket, source, ID
+  uint64_t mismatched = 0;     ///< matched ID but failed the reply check
+};
+
+class udp_engine;
+
+/// Opens the sockets and starts the UDP thread. Throws std::runtime_error
+/// with a message naming the setting when a socket cannot be opened.
+std::shared_ptr<udp_engine> start_udp_engine(const udp_io_options& opts);
+
+/// Reads the engine's counters.
+udp_io_stats stats(const udp_engine& engine);
+
+/// State of the UDP I/O actor; stops the UDP thread when the actor ends.
+struct udp_io_state {
+  std::shared_ptr<udp_engine> engine;
+  ~udp_io_state();
+  static inline const char* name = "udp_io";
+};
+
+/// Forwards queries and releases to the UDP thread, which answers the
+/// querying actor directly.
+udp_io_actor::behavior_type
+udp_io(udp_io_actor::stateful_pointer<udp_io_state> self,
+       std::shared_ptr<udp_engine> engine);
+
+} // namespace minidns

@@ -1,0 +1,73 @@
+#pragma once
+/// The ZeroMQ bridge actor: owns the ROUTER socket (on a thread of its own,
+/// since ZeroMQ sockets are not thread-safe and their loop blocks), turns
+/// decoded casts into request actors and routes each reply to the DEALER
+/// that sent the cast.
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "actors/interfaces.hpp"
+
+namespace minidns {
+
+/// Settings of the ZeroMQ side.
+struct zmq_link_options {
+  std::string endpoint = "tcp://127.0.0.1:5358";
+  uint64_t max_in_flight = 100000; ///< stop reading casts at this many
+  uint64_t hwm = 100000;           ///< ZeroMQ high-water marks
+  std::chrono::milliseconds linger{2000};
+};
+
+/// Counters of the ZeroMQ thread, readable from any thread.
+struct zmq_link_stats {
+  uint64_t casts = 0;          ///< valid casts accepted
+  uint64_t invalid = 0;        ///< frames answered with an error
+  uint64_t replies = 0;        ///< replies handed to ZeroMQ
+  uint64_t undeliverable = 0;  ///< replies whose pool manager was gone
+};
+
+class zmq_link;
+
+/// Binds the ROUTER socket. Throws std::runtime_error naming
+/// minidns.endpoint when it cannot. The thread starts with the bridge.
+std::shared_ptr<zmq_link> bind_zmq_link(const zmq_link_options& opts);
+
+/// The endpoint actually bound (the port resolved when it was "*").
+std::string bound_endpoint(const zmq_link& link);
+
+/// Reads the link's counters.
+zmq_link_stats stats(const zmq_link& link);
+
+/// One request the bridge is waiting for.
+struct live_request {
+  request_actor handle;
+  std::string peer; ///< ZeroMQ routing id of the pool manager
+};
+
+/// State of the bridge.
+struct zmq_bridge_state {
+  std::shared_ptr<zmq_link> link;
+  udp_io_actor udp;
+  caf::timespan drain_timeout{};
+  std::function<void()> on_stopped; ///< called once the link has closed
+  uint64_t next_token = 1;
+  std::unordered_map<uint64_t, live_request> live;
+  bool draining = false;
+  bool forced = false; ///< the drain timeout expired
+  ~zmq_bridge_state();
+  static inline const char* name = "zmq_bridge";
+};
+
+/// Starts the link's thread and serves until drained.
+bridge_actor::behavior_type
+zmq_bridge(bridge_actor::stateful_pointer<zmq_bridge_state> self,
+           std::shared_ptr<zmq_link> link, udp_io_actor udp,
+           caf::timespan drain_timeout, std::function<void()> on_stopped);
+
+} // namespace minidns

@@ -1,0 +1,122 @@
+#pragma once
+/// The msgpack wire contract with pool managers (docs/protocol.md): decoding
+/// casts and encoding replies. No CAF and no sockets here; the ZeroMQ bridge
+/// calls these on raw frames.
+
+#include "net/endpoint.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace minidns::messages {
+
+/// The two casts.
+enum class method : uint8_t { notify_zone_changed, poll_for_serial_number };
+
+/// Upper bounds on the numeric fields; larger values are refused as out of
+/// range (documented in docs/protocol.md).
+inline constexpr double max_timeout_seconds = 3600;
+inline constexpr double max_retry_interval_seconds = 3600;
+inline constexpr int64_t max_max_retries = 10000;
+/// Frames larger than this are refused with an error reply.
+inline constexpr size_t max_frame_size = size_t{64} * 1024;
+/// Most entries (array elements or map pairs) in any one msgpack container
+/// of a frame; larger containers are refused.
+inline constexpr size_t max_container_entries = 256;
+/// Deepest nesting of containers in a frame, counting the cast map itself.
+inline constexpr size_t max_nesting_depth = 16;
+
+/// A validated cast, ready to become a request.
+struct cast {
+  method kind = method::notify_zone_changed;
+  std::string zone_wire;     ///< domain.name, uncompressed wire format
+  uint32_t serial = 0;       ///< domain.serial (polls only)
+  net::endpoint destination; ///< parsed destination, port 53 by default
+  std::chrono::microseconds timeout{0};        ///< > 0
+  std::chrono::microseconds retry_interval{0}; ///< >= 0
+  uint32_t max_retries = 0; ///< resends after the first attempt
+  /// Polls only: the start of the update_status reply, already encoded: a
+  /// msgpack map header for all reply keys, then "method", "context",
+  /// "domain", "destination" (as received) and, when given, "request_id".
+  /// finish_status appends the rest.
+  std::string reply_prefix;
+  /// The raw msgpack bytes of "request_id", empty when absent (for error
+  /// replies to notifies, e.g. while draining).
+  std::string request_id;
+};
+
+/// The result of decoding one frame.
+struct decode_result {
+  std::optional<cast> ok; ///< set when the frame is a valid cast
+  /// When `ok` is empty: the reason, naming the field
+  /// (e.g. "destination: port out of range 1..65535").
+  std::string error;
+  /// When `ok` is empty: the encoded reply to send back (an update_status
+  /// ERROR for a poll whose context and domain could be read, otherwise a
+  /// {"method":"error"} map). Never empty when `ok` is empty.
+  std::string error_reply;
+};
+
+/// Decodes one frame of untrusted bytes. Never throws; safe on any input
+/// (fuzzed). Unknown top-level keys are ignored; duplicate keys are errors.
+decode_result decode_cast(const void* data, size_t size) noexcept;
+
+/// Final status of a poll.
+enum class status : uint8_t { success, error };
+
+/// Completes a poll reply: appends "status", "actual_serial" (nil when
+/// `serial` is empty) and "detail" to `reply_prefix`. Returns one frame.
+std::string finish_status(std::string reply_prefix, status st,
+                          std::optional<uint32_t> serial,
+                          std::string_view detail);
+
+/// Encodes {"method":"error","error":reason} (plus "request_id" when the
+/// raw msgpack bytes of one are given). For failures outside a decoded
+/// frame, such as "draining" or "frame too large".
+std::string encode_error(std::string_view reason,
+                         std::string_view raw_request_id = {});
+
+/// Encodes a cast frame (for minidns-ctl and tests). Values are not
+/// validated, so malformed casts can be built on purpose. `timeout` and
+/// `retry_interval` are written as float64. `raw_context` and
+/// `raw_request_id` are msgpack bytes copied verbatim (context is nil when
+/// empty; request_id is left out when empty); throws std::invalid_argument
+/// unless each non-empty one is exactly one well-formed msgpack value.
+std::string encode_cast(method m, std::string_view zone_name,
+                        std::optional<uint32_t> serial,
+                        std::string_view destination, double timeout,
+                        double retry_interval, uint32_t max_retries,
+                        std::string_view raw_context = {},
+                        std::string_view raw_request_id = {});
+
+/// A reply frame from minidns, as read by minidns-ctl and tests. Strings are
+/// empty and `actual_serial` unset when the key is absent or nil; `raw_*`
+/// hold the msgpack bytes of the echoed values, empty when absent.
+struct reply {
+  std::string method; ///< "update_status" or "error"
+  std::string status; ///< "SUCCESS" or "ERROR" (update_status only)
+  std::optional<uint32_t> actual_serial;
+  std::string detail, error;
+  std::string raw_request_id, raw_context, raw_domain, raw_destination;
+};
+
+/// Decodes a reply frame. Never throws. Returns nullopt and sets `error`
+/// when the frame is not a well-formed msgpack map with a string "method",
+/// or a known key has the wrong type.
+std::optional<reply> decode_reply(const void* data, size_t size,
+                                  std::string& error) noexcept;
+
+/// Renders exactly one msgpack value as one line of JSON (no newline). Map
+/// keys that are not strings become the JSON text of the key as a string
+/// (1 -> "1"); bin becomes a base64 string; ext becomes
+/// {"ext_type":T,"base64":"..."}; non-finite floats become null; invalid
+/// UTF-8 in strings becomes U+FFFD. Input that is not exactly one
+/// well-formed value within the frame limits yields
+/// {"invalid_msgpack":"<reason>"}.
+std::string msgpack_to_json(const void* data, size_t size);
+
+} // namespace minidns::messages

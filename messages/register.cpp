@@ -1,0 +1,17 @@
+#include "messages/register.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+#include "messages/cast_inspect.hpp"
+#include "messages/dns.hpp"
+
+namespace minidns {
+
+void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<dns_query>("minidns::dns_query");
+  cfg.add_message_type<net::endpoint>("minidns::net::endpoint");
+  cfg.add_message_type<net::reply_info>("minidns::net::reply_info");
+  cfg.add_message_type<messages::cast>("minidns::messages::cast");
+}
+
+} // namespace minidns

@@ -1,0 +1,49 @@
+#pragma once
+/// Destination addresses: parsing the cast's `destination` string and
+/// converting to and from socket addresses. No sockets are opened here.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+struct sockaddr;
+struct sockaddr_storage;
+
+namespace minidns::net {
+
+/// An IP literal and UDP port. IPv4 is stored in the first 4 bytes of `addr`.
+struct endpoint {
+  bool v6 = false;
+  std::array<uint8_t, 16> addr{};
+  uint16_t port = 0;
+
+  /// "a.b.c.d:port" or "[v6]:port".
+  std::string to_string() const;
+
+  /// Fills `out` and returns the length to pass to sendto/bind.
+  unsigned to_sockaddr(sockaddr_storage& out) const;
+
+  /// Reads an AF_INET or AF_INET6 address; nullopt for any other family.
+  /// IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) come back as IPv4.
+  static std::optional<endpoint> from_sockaddr(const sockaddr* sa, unsigned len);
+
+  friend bool operator==(const endpoint& a, const endpoint& b) noexcept {
+    return a.v6 == b.v6 && a.port == b.port && a.addr == b.addr;
+  }
+  friend bool operator!=(const endpoint& a, const endpoint& b) noexcept {
+    return !(a == b);
+  }
+};
+
+/// Parses a cast destination: "a.b.c.d", "a.b.c.d:port", "[v6]:port", "[v6]"
+/// or a bare IPv6 address; port 53 when absent. IP literals only (no host
+/// names, no zone/scope ids), port 1..65535. IPv4-mapped IPv6 literals are
+/// normalised to IPv4. On failure returns nullopt and sets `error` to a
+/// reason that a person can act on (without the field name; the caller
+/// prefixes "destination: ").
+std::optional<endpoint> parse_destination(std::string_view text,
+                                          std::string& error);
+
+} // namespace minidns::net

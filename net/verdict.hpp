@@ -1,0 +1,45 @@
+#pragma once
+/// What an accepted reply means for a request: the RFC 1996 / RFC 1982
+/// decisions, separate from timers and sockets.
+
+#include <cstdint>
+#include <string_view>
+
+#include "net/dns_message.hpp"
+
+namespace minidns::net {
+
+/// What a NOTIFY reply means.
+enum class notify_verdict : uint8_t {
+  acknowledged, ///< NOERROR: the secondary took the NOTIFY; done
+  final_error,  ///< NOTIMP, NOTAUTH, REFUSED, NXDOMAIN, FORMERR: the server
+                ///< answered and will answer the same again; no resend
+  retry,        ///< SERVFAIL and any other RCODE: worth another attempt
+};
+
+/// Classifies the RCODE of an accepted NOTIFY reply.
+notify_verdict classify_notify(uint8_t rcode) noexcept;
+
+/// What a SOA reply means for a poll.
+enum class poll_verdict : uint8_t {
+  reached,  ///< usable answer, serial equal or newer (RFC 1982): SUCCESS
+  behind,   ///< usable answer, serial older or undefined: ask again
+  unusable, ///< no usable answer: ask again
+};
+
+/// The outcome of one SOA reply.
+struct poll_outcome {
+  poll_verdict verdict = poll_verdict::unusable;
+  bool has_serial = false; ///< a usable answer carried a serial
+  uint32_t serial = 0;
+  /// Why, for the `detail` of the final status: "matched", "newer",
+  /// "lower serial", "serial undefined", "rcode REFUSED", "truncated",
+  /// "not authoritative", "no SOA", "multiple SOA", "malformed answer".
+  std::string_view detail;
+};
+
+/// Classifies an accepted SOA reply against the expected serial. A usable
+/// answer is NOERROR, AA set, TC clear, exactly one SOA owned by the zone.
+poll_outcome classify_poll(const reply_info& reply, uint32_t expected) noexcept;
+
+} // namespace minidns::net

@@ -1,0 +1,119 @@
+/// Settings: every [minidns] value is checked at start, since CAF silently
+/// keeps defaults for badly typed ones.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "actors/config.hpp"
+
+using namespace minidns;
+
+namespace {
+
+std::vector<std::string> file_problems(const std::string& ini) {
+  std::istringstream in{ini};
+  auto raw = caf::actor_system_config::parse_config(in);
+  EXPECT_TRUE(raw) << caf::to_string(raw.error());
+  return raw ? check_file_types(*raw) : std::vector<std::string>{};
+}
+
+bool mentions(const std::vector<std::string>& problems,
+              const std::string& what) {
+  for (auto& p : problems)
+    if (p.find(what) != std::string::npos)
+      return true;
+  return false;
+}
+
+/// Runs config::load on a command line.
+std::vector<std::string> load(std::vector<std::string> args,
+                              settings* out = nullptr) {
+  args.insert(args.begin(), "minidns");
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  config cfg;
+  auto problems = cfg.load(static_cast<int>(argv.size()), argv.data());
+  if (out)
+    *out = cfg.values;
+  return problems;
+}
+
+std::string write_temp(const std::string& text) {
+  static int n = 0;
+  auto path = ::testing::TempDir() + "minidns-config-" +
+              std::to_string(::getpid()) + "-" + std::to_string(n++) + ".ini";
+  std::ofstream{path} << text;
+  return path;
+}
+
+} // namespace
+
+TEST(Config, DefaultsAreValid) {
+  EXPECT_TRUE(validate(settings{}).empty());
+}
+
+TEST(Config, RangesNameTheSetting) {
+  settings s;
+  s.max_in_flight = 0;
+  s.udp_sockets = 0;
+  s.endpoint = "http://x";
+  s.log_level = "loud";
+  s.source_v4 = "::1";
+  s.drain_timeout = std::chrono::hours(2);
+  auto p = validate(s);
+  EXPECT_TRUE(mentions(p, "minidns.max-in-flight: out of range"));
+  EXPECT_TRUE(mentions(p, "minidns.udp-sockets: out of range"));
+  EXPECT_TRUE(mentions(p, "minidns.endpoint:"));
+  EXPECT_TRUE(mentions(p, "minidns.log-level:"));
+  EXPECT_TRUE(mentions(p, "minidns.source-v4:"));
+  EXPECT_TRUE(mentions(p, "minidns.drain-timeout:"));
+  EXPECT_EQ(p.size(), 6u);
+}
+
+TEST(Config, FileTypesAreChecked) {
+  auto p = file_problems("[minidns]\nmax-in-flight=\"abc\"\n"
+                         "drain-timeout=5\nipv6=1\nendpoint=\"tcp://a:1\"\n");
+  EXPECT_TRUE(mentions(p, "minidns.max-in-flight: expected an integer"));
+  EXPECT_TRUE(mentions(p, "minidns.drain-timeout: expected a duration"));
+  EXPECT_TRUE(mentions(p, "minidns.ipv6: expected true or false"));
+  EXPECT_EQ(p.size(), 3u);
+}
+
+TEST(Config, UnknownKeysAndNestedGroupsAreRefused) {
+  auto p = file_problems("[minidns]\nmax-inflight=5\n[minidns.notify]\nx=1\n");
+  EXPECT_TRUE(mentions(p, "minidns.max-inflight: unknown setting"));
+  EXPECT_TRUE(mentions(p, "minidns.notify: unknown setting"));
+}
+
+TEST(Config, LoadReadsFileAndCommandLineOverrides) {
+  auto path = write_temp("[minidns]\nmax-in-flight=42\nudp-sockets=2\n");
+  settings s;
+  auto p = load({"--config-file=" + path, "--minidns.udp-sockets=3"}, &s);
+  EXPECT_TRUE(p.empty()) << (p.empty() ? "" : p[0]);
+  EXPECT_EQ(s.max_in_flight, 42u);
+  EXPECT_EQ(s.udp_sockets, 3u);
+}
+
+TEST(Config, LoadRefusesBadFileValues) {
+  auto path = write_temp("[minidns]\nmax-in-flight=\"abc\"\n");
+  auto p = load({"--config-file=" + path});
+  EXPECT_TRUE(mentions(p, "minidns.max-in-flight"));
+}
+
+TEST(Config, LoadRefusesMissingFile) {
+  auto p = load({"--config-file=/nonexistent/minidns.ini"});
+  EXPECT_TRUE(mentions(p, "/nonexistent/minidns.ini"));
+}
+
+TEST(Config, LoadRefusesBadCommandLineValues) {
+  EXPECT_TRUE(mentions(load({"--minidns.max-in-flight=abc"}),
+                       "minidns.max-in-flight"));
+  EXPECT_TRUE(mentions(load({"--minidns.max-in-flight=0"}),
+                       "minidns.max-in-flight: out of range"));
+  EXPECT_TRUE(mentions(load({"stray"}), "unexpected argument 'stray'"));
+}
