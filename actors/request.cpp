@@ -18,6 +18,10 @@ bool is_poll(const request_state& st) {
   return st.cast.kind == messages::method::poll_for_serial_number;
 }
 
+bool debug_enabled() {
+  return spdlog::default_logger_raw()->should_log(spdlog::level::debug);
+}
+
 std::string describe(const request_state& st) {
   return fmt::format("{} {} -> {}", is_poll(st) ? "poll" : "notify",
                      net::wire_to_text(st.cast.zone_wire),
@@ -59,7 +63,7 @@ void finish(self_ptr self, messages::status status, std::string_view detail) {
       spdlog::warn("{}: ERROR after {} attempt(s): {} (last serial {})",
                    describe(st), st.attempt, detail,
                    st.last_serial ? std::to_string(*st.last_serial) : "none");
-    else
+    else if (debug_enabled())
       spdlog::debug("{}: SUCCESS ({}) serial {}", describe(st), detail,
                     st.last_serial.value_or(0));
   } else if (status == messages::status::error) {
@@ -90,7 +94,8 @@ void on_notify_answer(self_ptr self, uint32_t attempt,
   auto& st = self->state;
   switch (net::classify_notify(info.rcode)) {
     case net::notify_verdict::acknowledged:
-      spdlog::debug("{}: acknowledged", describe(st));
+      if (debug_enabled())
+        spdlog::debug("{}: acknowledged", describe(st));
       end(self, {});
       return;
     case net::notify_verdict::final_error:
@@ -146,8 +151,9 @@ request(request_actor::stateful_pointer<request_state> self, uint64_t token,
       auto& s = self->state;
       if (attempt != s.attempt || !s.outstanding)
         return;
-      spdlog::debug("{}: attempt {} not sent: {}", describe(s), attempt,
-                    std::strerror(err));
+      if (debug_enabled())
+        spdlog::debug("{}: attempt {} not sent: {}", describe(s), attempt,
+                      std::strerror(err));
       s.last_detail = "send failed";
       attempt_failed(self);
     },

@@ -25,6 +25,8 @@ service start_service(caf::actor_system& sys, const settings& s) {
   auto link = bind_zmq_link(zo);
   auto engine = start_udp_engine(uo);
   service svc;
+  svc.engine = engine;
+  svc.link = link;
   svc.endpoint = bound_endpoint(*link);
   auto done = std::make_shared<std::promise<void>>();
   svc.stopped = done->get_future();
@@ -32,6 +34,17 @@ service start_service(caf::actor_system& sys, const settings& s) {
   svc.bridge = sys.spawn(zmq_bridge, std::move(link), svc.udp, s.drain_timeout,
                          [done] { done->set_value(); });
   return svc;
+}
+
+std::string summary(const service& svc) {
+  auto z = stats(*svc.link);
+  auto u = stats(*svc.engine);
+  return fmt::format("casts {} invalid {} replies {} undeliverable {}; "
+                     "queries sent {} send-errors {}; datagrams {} accepted "
+                     "{} unmatched {} mismatched {}",
+                     z.casts, z.invalid, z.replies, z.undeliverable, u.sent,
+                     u.send_errors, u.received, u.accepted, u.unmatched,
+                     u.mismatched);
 }
 
 void setup_logging(const std::string& level) {

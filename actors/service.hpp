@@ -2,6 +2,7 @@
 /// Wires the daemon together: the UDP I/O actor and the ZeroMQ bridge.
 
 #include <future>
+#include <memory>
 #include <string>
 
 #include "actors/config.hpp"
@@ -13,8 +14,13 @@ class actor_system;
 
 namespace minidns {
 
+class udp_engine;
+class zmq_link;
+
 /// The running service.
 struct service {
+  std::shared_ptr<udp_engine> engine; ///< for its counters
+  std::shared_ptr<zmq_link> link;     ///< for its counters
   udp_io_actor udp;
   bridge_actor bridge;
   std::string endpoint;       ///< the ZeroMQ endpoint actually bound
@@ -24,6 +30,10 @@ struct service {
 /// Opens the sockets and spawns the actors. Throws std::runtime_error with a
 /// message naming the setting at fault.
 service start_service(caf::actor_system& sys, const settings& s);
+
+/// One line of counters: casts, invalid frames, replies, queries sent,
+/// replies accepted and dropped.
+std::string summary(const service& svc);
 
 /// Sets up spdlog for the daemon (stderr, the given level).
 void setup_logging(const std::string& level);

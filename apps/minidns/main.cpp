@@ -61,6 +61,6 @@ int main(int argc, char** argv) {
     }
   }
   caf::anon_send_exit(svc.udp, caf::exit_reason::user_shutdown);
-  spdlog::info("minidns stopped");
+  spdlog::info("minidns stopped: {}", minidns::summary(svc));
   return 0;
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what minidns needs from Debian's packages, then configures and
+# builds it into build/. Idempotent; run as root (or with sudo available).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache
+  libcaf-dev libldns-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
+  libspdlog-dev libgtest-dev libgmock-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+build_type="${MINIDNS_BUILD_TYPE:-RelWithDebInfo}"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$build_type" ${MINIDNS_CMAKE_ARGS:-}
+# Two cores: more jobs than that only swap and thrash.
+cmake --build build -j "${MINIDNS_JOBS:-2}"
