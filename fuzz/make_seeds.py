@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets (fuzz/corpus/*). Needs only
+the standard library and python3-msgpack. Re-run after changing a seed."""
+import os
+import struct
+
+import msgpack
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+
+def name(text):
+    out = b""
+    for label in text.strip(".").split("."):
+        if label:
+            out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def header(id_, flags, qd, an, ns=0, ar=0):
+    return struct.pack(">HHHHHH", id_, flags, qd, an, ns, ar)
+
+
+def soa_rdata(serial, compressed):
+    if compressed:
+        mname = b"\x03ns1\xc0\x0c"
+        rname = b"\x0ahostmaster\xc0\x0c"
+    else:
+        mname = name("ns1.example.com.")
+        rname = name("hostmaster.example.com.")
+    return mname + rname + struct.pack(">IIIII", serial, 3600, 600, 86400, 300)
+
+
+def soa_reply(serial, compressed=True, flags=0x8400, owner=b"\xc0\x0c"):
+    q = name("example.com.") + struct.pack(">HH", 6, 1)
+    rd = soa_rdata(serial, compressed)
+    rr = owner + struct.pack(">HHIH", 6, 1, 3600, len(rd)) + rd
+    return header(0x1234, flags, 1, 1) + q + rr
+
+
+def write(kind, label, data):
+    d = os.path.join(here, "corpus", kind)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, label), "wb") as f:
+        f.write(data)
+
+
+# reply: byte 0 selects the query (bit 0: notify; bits 1+: which name).
+q_soa = name("example.com.") + struct.pack(">HH", 6, 1)
+write("reply", "soa-compressed", b"\x00" + soa_reply(2024010101))
+write("reply", "soa-uncompressed", b"\x00" + soa_reply(7, compressed=False,
+                                                      owner=name("example.com.")))
+write("reply", "soa-not-aa", b"\x00" + soa_reply(7, flags=0x8000))
+rr7 = soa_reply(7)[12 + len(q_soa):]
+rr8 = soa_reply(8)[12 + len(q_soa):]
+write("reply", "soa-two", b"\x00" + header(0x1234, 0x8400, 1, 2) + q_soa + rr7 + rr8)
+write("reply", "notify-noerror", b"\x01" + header(0x2000, 0xA400, 1, 0) + q_soa)
+write("reply", "notify-nxdomain-noquestion", b"\x01" + header(0x2000, 0xA003, 0, 0))
+write("reply", "notify-notauth", b"\x01" + header(0x2000, 0xA409, 1, 0) + q_soa)
+write("reply", "pointer-loop", b"\x00" + header(1, 0x8400, 1, 1) + q_soa +
+      b"\xc0\x1d" + struct.pack(">HHIH", 6, 1, 0, 4) + b"\xc0\x1d\xc0\x1d")
+write("reply", "root-zone", b"\x02" + header(5, 0x8400, 1, 0) + b"\0" +
+      struct.pack(">HH", 6, 1))
+
+# cast: whole ZeroMQ frames.
+base = {"method": "poll_for_serial_number", "context": {"user": "x"},
+        "domain": {"name": "example.com.", "serial": 5, "id": "z"},
+        "destination": "127.0.0.1:5300", "timeout": 1.5,
+        "retry_interval": 1, "max_retries": 3, "request_id": 1}
+write("cast", "poll", msgpack.packb(base))
+write("cast", "notify-v6", msgpack.packb(dict(base, method="notify_zone_changed",
+                                             destination="[::1]:53")))
+write("cast", "bad-port", msgpack.packb(dict(base, destination="127.0.0.1:0")))
+write("cast", "bad-name", msgpack.packb(dict(base, domain={"name": "a" * 64 + ".com"})))
+write("cast", "float32-timeout", msgpack.packb(base, use_single_float=True))
+write("cast", "array", msgpack.packb([1, 2, 3]))
+write("cast", "nested", msgpack.packb(dict(base, context=[[[[[[1]]]]]])))
+write("cast", "bin-context", msgpack.packb(dict(base, context=b"\x00\xff"),
+                                           use_bin_type=True))
