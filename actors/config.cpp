@@ -1,15 +1,13 @@
 #include "actors/config.hpp"
 
-#include <caf/config_value.hpp>
-#include <caf/settings.hpp>
-
-#include <arpa/inet.h>
+#include "messages/register.hpp"
 
 #include <algorithm>
+#include <arpa/inet.h>
+#include <caf/config_value.hpp>
+#include <caf/settings.hpp>
 #include <cstring>
 #include <map>
-
-#include "messages/register.hpp"
 
 namespace minidns {
 
@@ -20,40 +18,40 @@ enum class kind { integer, boolean, string, duration };
 
 const std::map<std::string, kind>& known_keys() {
   static const std::map<std::string, kind> keys{
-    {"endpoint", kind::string},       {"udp-sockets", kind::integer},
-    {"socket-buffer", kind::integer}, {"source-v4", kind::string},
-    {"source-v6", kind::string},      {"ipv6", kind::boolean},
-    {"max-in-flight", kind::integer}, {"drain-timeout", kind::duration},
-    {"linger", kind::duration},       {"zmq-hwm", kind::integer},
-    {"log-level", kind::string},
+      {"endpoint", kind::string},       {"udp-sockets", kind::integer},
+      {"socket-buffer", kind::integer}, {"source-v4", kind::string},
+      {"source-v6", kind::string},      {"ipv6", kind::boolean},
+      {"max-in-flight", kind::integer}, {"drain-timeout", kind::duration},
+      {"linger", kind::duration},       {"zmq-hwm", kind::integer},
+      {"log-level", kind::string},
   };
   return keys;
 }
 
 bool has_kind(const caf::config_value& v, kind k) {
   switch (k) {
-    case kind::integer:
-      return caf::holds_alternative<caf::config_value::integer>(v);
-    case kind::boolean:
-      return caf::holds_alternative<bool>(v);
-    case kind::string:
-      return caf::holds_alternative<std::string>(v);
-    case kind::duration:
-      return caf::holds_alternative<caf::timespan>(v);
+  case kind::integer:
+    return caf::holds_alternative<caf::config_value::integer>(v);
+  case kind::boolean:
+    return caf::holds_alternative<bool>(v);
+  case kind::string:
+    return caf::holds_alternative<std::string>(v);
+  case kind::duration:
+    return caf::holds_alternative<caf::timespan>(v);
   }
   return false;
 }
 
 const char* describe(kind k) {
   switch (k) {
-    case kind::integer:
-      return "an integer";
-    case kind::boolean:
-      return "true or false";
-    case kind::string:
-      return "a quoted string";
-    case kind::duration:
-      return "a duration such as 5s or 500ms";
+  case kind::integer:
+    return "an integer";
+  case kind::boolean:
+    return "true or false";
+  case kind::string:
+    return "a quoted string";
+  case kind::duration:
+    return "a duration such as 5s or 500ms";
   }
   return "?";
 }
@@ -79,23 +77,23 @@ bool is_ip(const std::string& text, int family) {
 config::config() {
   register_message_types(*this);
   opt_group{custom_options_, "minidns"}
-    .add(values.endpoint, "endpoint",
-         "ZeroMQ endpoint the ROUTER socket binds (tcp://host:port, ipc://)")
-    .add(values.udp_sockets, "udp-sockets",
-         "UDP sockets per address family (1..4096)")
-    .add(values.socket_buffer, "socket-buffer",
-         "SO_RCVBUF and SO_SNDBUF of each UDP socket, bytes")
-    .add(values.source_v4, "source-v4", "source address of IPv4 queries")
-    .add(values.source_v6, "source-v6", "source address of IPv6 queries")
-    .add(values.ipv6, "ipv6", "open IPv6 sockets")
-    .add(values.max_in_flight, "max-in-flight",
-         "casts worked on at once; past it, casts wait in ZeroMQ")
-    .add(values.drain_timeout, "drain-timeout",
-         "time given to requests in flight on SIGTERM")
-    .add(values.linger, "linger", "time to deliver the last replies at exit")
-    .add(values.zmq_hwm, "zmq-hwm", "ZeroMQ high-water mark, in messages")
-    .add(values.log_level, "log-level",
-         "trace, debug, info, warn, error, critical or off");
+      .add(values.endpoint, "endpoint",
+           "ZeroMQ endpoint the ROUTER socket binds (tcp://host:port, ipc://)")
+      .add(values.udp_sockets, "udp-sockets",
+           "UDP sockets per address family (1..4096)")
+      .add(values.socket_buffer, "socket-buffer",
+           "SO_RCVBUF and SO_SNDBUF of each UDP socket, bytes")
+      .add(values.source_v4, "source-v4", "source address of IPv4 queries")
+      .add(values.source_v6, "source-v6", "source address of IPv6 queries")
+      .add(values.ipv6, "ipv6", "open IPv6 sockets")
+      .add(values.max_in_flight, "max-in-flight",
+           "casts worked on at once; past it, casts wait in ZeroMQ")
+      .add(values.drain_timeout, "drain-timeout",
+           "time given to requests in flight on SIGTERM")
+      .add(values.linger, "linger", "time to deliver the last replies at exit")
+      .add(values.zmq_hwm, "zmq-hwm", "ZeroMQ high-water mark, in messages")
+      .add(values.log_level, "log-level",
+           "trace, debug, info, warn, error, critical or off");
 }
 
 std::vector<std::string> check_file_types(const caf::settings& raw) {
@@ -134,10 +132,11 @@ std::vector<std::string> validate(const settings& s) {
     return false;
   };
   if (!scheme_ok(s.endpoint))
-    bad("endpoint", "expected tcp://HOST:PORT or ipc://PATH, got '" +
-                      s.endpoint + "'");
+    bad("endpoint",
+        "expected tcp://HOST:PORT or ipc://PATH, got '" + s.endpoint + "'");
   if (s.udp_sockets < 1 || s.udp_sockets > 4096)
-    bad("udp-sockets", "out of range 1..4096: " + std::to_string(s.udp_sockets));
+    bad("udp-sockets",
+        "out of range 1..4096: " + std::to_string(s.udp_sockets));
   if (s.socket_buffer < 4096 || s.socket_buffer > (1u << 30))
     bad("socket-buffer",
         "out of range 4096..1073741824: " + std::to_string(s.socket_buffer));
@@ -161,7 +160,7 @@ std::vector<std::string> validate(const settings& s) {
       }) == std::end(levels))
     bad("log-level", "expected trace, debug, info, warn, error, critical or "
                      "off, got '" +
-                       s.log_level + "'");
+                         s.log_level + "'");
   return problems;
 }
 

@@ -4,7 +4,6 @@
 
 #include <caf/actor_system_config.hpp>
 #include <caf/timestamp.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -16,16 +15,16 @@ namespace minidns {
 /// Every setting of the [minidns] group, with its default.
 struct settings {
   std::string endpoint = "tcp://127.0.0.1:5358"; ///< ZeroMQ ROUTER bind
-  uint64_t udp_sockets = 4;             ///< UDP sockets per address family
-  uint64_t socket_buffer = 4 << 20;     ///< SO_RCVBUF/SO_SNDBUF, bytes
-  std::string source_v4 = "0.0.0.0";    ///< source address of IPv4 queries
-  std::string source_v6 = "::";         ///< source address of IPv6 queries
-  bool ipv6 = true;                     ///< open IPv6 sockets
-  uint64_t max_in_flight = 100000;      ///< casts being worked on at once
+  uint64_t udp_sockets = 4;          ///< UDP sockets per address family
+  uint64_t socket_buffer = 4 << 20;  ///< SO_RCVBUF/SO_SNDBUF, bytes
+  std::string source_v4 = "0.0.0.0"; ///< source address of IPv4 queries
+  std::string source_v6 = "::";      ///< source address of IPv6 queries
+  bool ipv6 = true;                  ///< open IPv6 sockets
+  uint64_t max_in_flight = 100000;   ///< casts being worked on at once
   caf::timespan drain_timeout = std::chrono::seconds(5); ///< on SIGTERM
   caf::timespan linger = std::chrono::seconds(2); ///< unsent replies at exit
-  uint64_t zmq_hwm = 100000;            ///< ZeroMQ high-water mark, messages
-  std::string log_level = "info";       ///< trace ... critical, off
+  uint64_t zmq_hwm = 100000;      ///< ZeroMQ high-water mark, messages
+  std::string log_level = "info"; ///< trace ... critical, off
 };
 
 /// The CAF configuration of the minidns daemon: CAF's own settings plus the

@@ -1,53 +1,52 @@
 #pragma once
 /// Every typed actor interface of minidns, in one place.
 
-#include <caf/replies_to.hpp>
-#include <caf/typed_actor.hpp>
-
-#include <cstdint>
-#include <string>
-
 #include "messages/atoms.hpp"
 #include "messages/cast_inspect.hpp"
 #include "messages/dns.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+#include <cstdint>
+#include <string>
 
 namespace minidns {
 
 /// One cast in flight: a NOTIFY or a poll with its own retry budget.
 using request_actor = caf::typed_actor<
-  // An accepted reply to attempt N (late replies to earlier attempts too).
-  caf::reacts_to<answer_atom, uint32_t, net::reply_info>,
-  // Attempt N could not be sent (errno); counts as a failed attempt.
-  caf::reacts_to<send_error_atom, uint32_t, int>,
-  // Attempt N's timeout expired.
-  caf::reacts_to<timeout_atom, uint32_t>,
-  // The pause after attempt N is over: send attempt N + 1.
-  caf::reacts_to<retry_atom, uint32_t>,
-  // End now with ERROR "shutdown" (the drain timeout expired).
-  caf::reacts_to<shutdown_atom>>;
+    // An accepted reply to attempt N (late replies to earlier attempts too).
+    caf::reacts_to<answer_atom, uint32_t, net::reply_info>,
+    // Attempt N could not be sent (errno); counts as a failed attempt.
+    caf::reacts_to<send_error_atom, uint32_t, int>,
+    // Attempt N's timeout expired.
+    caf::reacts_to<timeout_atom, uint32_t>,
+    // The pause after attempt N is over: send attempt N + 1.
+    caf::reacts_to<retry_atom, uint32_t>,
+    // End now with ERROR "shutdown" (the drain timeout expired).
+    caf::reacts_to<shutdown_atom>>;
 
 /// The UDP I/O actor: owns every DNS socket, matches replies to attempts.
 using udp_io_actor = caf::typed_actor<
-  // Send one attempt; its replies go to the sender as answer_atom.
-  caf::reacts_to<query_atom, dns_query>,
-  // The request with this token ended: forget all its attempts.
-  caf::reacts_to<release_atom, uint64_t>>;
+    // Send one attempt; its replies go to the sender as answer_atom.
+    caf::reacts_to<query_atom, dns_query>,
+    // The request with this token ended: forget all its attempts.
+    caf::reacts_to<release_atom, uint64_t>>;
 
 /// Where a request reports its end.
 using status_sink_actor = caf::typed_actor<
-  // Request `token` ended; the reply frame to send, or empty for none.
-  caf::reacts_to<done_atom, uint64_t, std::string>>;
+    // Request `token` ended; the reply frame to send, or empty for none.
+    caf::reacts_to<done_atom, uint64_t, std::string>>;
 
 /// The ZeroMQ bridge actor: owns the ROUTER socket's thread, turns casts
 /// into request actors and their ends into replies.
 using bridge_actor = status_sink_actor::extend<
-  // A decoded cast from the pool manager with this ZeroMQ routing id.
-  caf::reacts_to<cast_atom, messages::cast, std::string>,
-  // SIGTERM or SIGINT: refuse new casts, drain the ones in flight.
-  caf::reacts_to<drain_atom>,
-  // The drain timeout expired: end every request still running.
-  caf::reacts_to<force_atom>,
-  // The ZeroMQ thread flushed every reply and closed its socket.
-  caf::reacts_to<stopped_atom>>;
+    // A decoded cast from the pool manager with this ZeroMQ routing id.
+    caf::reacts_to<cast_atom, messages::cast, std::string>,
+    // SIGTERM or SIGINT: refuse new casts, drain the ones in flight.
+    caf::reacts_to<drain_atom>,
+    // The drain timeout expired: end every request still running.
+    caf::reacts_to<force_atom>,
+    // The ZeroMQ thread flushed every reply and closed its socket.
+    caf::reacts_to<stopped_atom>>;
 
 } // namespace minidns

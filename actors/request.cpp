@@ -1,12 +1,11 @@
 #include "actors/request.hpp"
 
-#include <caf/all.hpp>
-#include <spdlog/spdlog.h>
-
-#include <cstring>
-
 #include "net/dns_name.hpp"
 #include "net/verdict.hpp"
+
+#include <caf/all.hpp>
+#include <cstring>
+#include <spdlog/spdlog.h>
 
 namespace minidns {
 
@@ -93,22 +92,22 @@ void on_notify_answer(self_ptr self, uint32_t attempt,
                       const net::reply_info& info) {
   auto& st = self->state;
   switch (net::classify_notify(info.rcode)) {
-    case net::notify_verdict::acknowledged:
-      if (debug_enabled())
-        spdlog::debug("{}: acknowledged", describe(st));
-      end(self, {});
-      return;
-    case net::notify_verdict::final_error:
-      spdlog::warn("{}: refused with {}; not resending", describe(st),
-                   net::rcode_name(info.rcode));
-      // A refusal is an answer, not a failure to get one: no resend.
-      end(self, {});
-      return;
-    case net::notify_verdict::retry:
-      st.last_detail = net::rcode_name(info.rcode);
-      if (attempt == st.attempt && st.outstanding)
-        attempt_failed(self);
-      return;
+  case net::notify_verdict::acknowledged:
+    if (debug_enabled())
+      spdlog::debug("{}: acknowledged", describe(st));
+    end(self, {});
+    return;
+  case net::notify_verdict::final_error:
+    spdlog::warn("{}: refused with {}; not resending", describe(st),
+                 net::rcode_name(info.rcode));
+    // A refusal is an answer, not a failure to get one: no resend.
+    end(self, {});
+    return;
+  case net::notify_verdict::retry:
+    st.last_detail = net::rcode_name(info.rcode);
+    if (attempt == st.attempt && st.outstanding)
+      attempt_failed(self);
+    return;
   }
 }
 
@@ -141,37 +140,35 @@ request(request_actor::stateful_pointer<request_state> self, uint64_t token,
   st.sink = std::move(sink);
   send_attempt(self);
   return {
-    [=](answer_atom, uint32_t attempt, const net::reply_info& info) {
-      if (is_poll(self->state))
-        on_poll_answer(self, attempt, info);
-      else
-        on_notify_answer(self, attempt, info);
-    },
-    [=](send_error_atom, uint32_t attempt, int err) {
-      auto& s = self->state;
-      if (attempt != s.attempt || !s.outstanding)
-        return;
-      if (debug_enabled())
-        spdlog::debug("{}: attempt {} not sent: {}", describe(s), attempt,
-                      std::strerror(err));
-      s.last_detail = "send failed";
-      attempt_failed(self);
-    },
-    [=](timeout_atom, uint32_t attempt) {
-      auto& s = self->state;
-      if (attempt != s.attempt || !s.outstanding)
-        return;
-      s.last_detail = "timeout";
-      attempt_failed(self);
-    },
-    [=](retry_atom, uint32_t attempt) {
-      auto& s = self->state;
-      if (attempt == s.attempt && !s.outstanding)
-        send_attempt(self);
-    },
-    [=](shutdown_atom) {
-      finish(self, messages::status::error, "shutdown");
-    },
+      [=](answer_atom, uint32_t attempt, const net::reply_info& info) {
+        if (is_poll(self->state))
+          on_poll_answer(self, attempt, info);
+        else
+          on_notify_answer(self, attempt, info);
+      },
+      [=](send_error_atom, uint32_t attempt, int err) {
+        auto& s = self->state;
+        if (attempt != s.attempt || !s.outstanding)
+          return;
+        if (debug_enabled())
+          spdlog::debug("{}: attempt {} not sent: {}", describe(s), attempt,
+                        std::strerror(err));
+        s.last_detail = "send failed";
+        attempt_failed(self);
+      },
+      [=](timeout_atom, uint32_t attempt) {
+        auto& s = self->state;
+        if (attempt != s.attempt || !s.outstanding)
+          return;
+        s.last_detail = "timeout";
+        attempt_failed(self);
+      },
+      [=](retry_atom, uint32_t attempt) {
+        auto& s = self->state;
+        if (attempt == s.attempt && !s.outstanding)
+          send_attempt(self);
+      },
+      [=](shutdown_atom) { finish(self, messages::status::error, "shutdown"); },
   };
 }
 

@@ -2,14 +2,13 @@
 /// The request actor: one per accepted cast. It owns its destination,
 /// timeout and retry budget, and reports its end to a status sink.
 
-#include <caf/typed_event_based_actor.hpp>
+#include "actors/interfaces.hpp"
+#include "messages/cast.hpp"
 
+#include <caf/typed_event_based_actor.hpp>
 #include <cstdint>
 #include <optional>
 #include <string_view>
-
-#include "actors/interfaces.hpp"
-#include "messages/cast.hpp"
 
 namespace minidns {
 
@@ -20,8 +19,8 @@ struct request_state {
   messages::cast cast;
   udp_io_actor udp;
   status_sink_actor sink;
-  uint32_t attempt = 0;     ///< the current attempt, 1-based
-  bool outstanding = false; ///< the current attempt awaits its reply
+  uint32_t attempt = 0;                ///< the current attempt, 1-based
+  bool outstanding = false;            ///< the current attempt awaits its reply
   std::optional<uint32_t> last_serial; ///< polls: the last serial seen
   std::string_view last_detail = "timeout"; ///< why the last attempt failed
   static inline const char* name = "request";

@@ -1,11 +1,11 @@
 #include "actors/service.hpp"
 
+#include "actors/udp_io.hpp"
+#include "actors/zmq_bridge.hpp"
+
 #include <caf/all.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-
-#include "actors/udp_io.hpp"
-#include "actors/zmq_bridge.hpp"
 
 namespace minidns {
 

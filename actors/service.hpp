@@ -1,12 +1,12 @@
 #pragma once
 /// Wires the daemon together: the UDP I/O actor and the ZeroMQ bridge.
 
+#include "actors/config.hpp"
+#include "actors/interfaces.hpp"
+
 #include <future>
 #include <memory>
 #include <string>
-
-#include "actors/config.hpp"
-#include "actors/interfaces.hpp"
 
 namespace caf {
 class actor_system;
@@ -23,8 +23,8 @@ struct service {
   std::shared_ptr<zmq_link> link;     ///< for its counters
   udp_io_actor udp;
   bridge_actor bridge;
-  std::string endpoint;       ///< the ZeroMQ endpoint actually bound
-  std::future<void> stopped;  ///< ready once drained and flushed
+  std::string endpoint;      ///< the ZeroMQ endpoint actually bound
+  std::future<void> stopped; ///< ready once drained and flushed
 };
 
 /// Opens the sockets and spawns the actors. Throws std::runtime_error with a

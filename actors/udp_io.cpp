@@ -1,27 +1,25 @@
 #include "actors/udp_io.hpp"
 
-#include <caf/all.hpp>
-#include <spdlog/spdlog.h>
+#include "net/dns_message.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
+#include <atomic>
+#include <caf/all.hpp>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <cstring>
-#include <mutex>
-#include <stdexcept>
 #include <thread>
+#include <unistd.h>
 #include <unordered_map>
 #include <vector>
-
-#include "net/dns_message.hpp"
 
 namespace minidns {
 
@@ -417,7 +415,7 @@ private:
       auto* data = storage.data() + static_cast<size_t>(i) * recv_buffer;
       size_t len = msgs[i].msg_len;
       auto peer = net::endpoint::from_sockaddr(
-        reinterpret_cast<sockaddr*>(&from[i]), msgs[i].msg_hdr.msg_namelen);
+          reinterpret_cast<sockaddr*>(&from[i]), msgs[i].msg_hdr.msg_namelen);
       if (!peer) {
         unmatched_.fetch_add(1, std::memory_order_relaxed);
         continue;
@@ -429,8 +427,8 @@ private:
         continue;
       }
       auto& p = it->second;
-      auto info =
-        net::check_reply(data, len, net::expected_reply{p.kind, key.id, p.qname});
+      auto info = net::check_reply(
+          data, len, net::expected_reply{p.kind, key.id, p.qname});
       if (info.match != net::reply_match::accepted) {
         mismatched_.fetch_add(1, std::memory_order_relaxed);
         continue;
@@ -484,18 +482,18 @@ udp_io(udp_io_actor::stateful_pointer<udp_io_state> self,
        std::shared_ptr<udp_engine> engine) {
   self->state.engine = std::move(engine);
   return {
-    [=](query_atom, dns_query& q) {
-      command cmd;
-      cmd.owner = self->current_sender();
-      cmd.query = std::move(q);
-      self->state.engine->submit(std::move(cmd));
-    },
-    [=](release_atom, uint64_t token) {
-      command cmd;
-      cmd.release = true;
-      cmd.query.token = token;
-      self->state.engine->submit(std::move(cmd));
-    },
+      [=](query_atom, dns_query& q) {
+        command cmd;
+        cmd.owner = self->current_sender();
+        cmd.query = std::move(q);
+        self->state.engine->submit(std::move(cmd));
+      },
+      [=](release_atom, uint64_t token) {
+        command cmd;
+        cmd.release = true;
+        cmd.query.token = token;
+        self->state.engine->submit(std::move(cmd));
+      },
   };
 }
 

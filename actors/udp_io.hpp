@@ -4,20 +4,19 @@
 /// recvmmsg/sendmmsg, so blocking never touches CAF's scheduler; the actor
 /// is its typed front door.
 
-#include <caf/typed_event_based_actor.hpp>
+#include "actors/interfaces.hpp"
 
+#include <caf/typed_event_based_actor.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include "actors/interfaces.hpp"
 
 namespace minidns {
 
 /// Socket settings of the UDP I/O actor.
 struct udp_io_options {
-  size_t sockets_per_family = 4;    ///< random source ports spread the IDs
-  int socket_buffer = 4 << 20;      ///< SO_RCVBUF and SO_SNDBUF, bytes
+  size_t sockets_per_family = 4;     ///< random source ports spread the IDs
+  int socket_buffer = 4 << 20;       ///< SO_RCVBUF and SO_SNDBUF, bytes
   std::string source_v4 = "0.0.0.0"; ///< local address for IPv4 queries
   std::string source_v6 = "::";      ///< local address for IPv6 queries
   bool ipv6 = true;                  ///< open IPv6 sockets
@@ -25,12 +24,12 @@ struct udp_io_options {
 
 /// Counters of the UDP thread, readable from any thread.
 struct udp_io_stats {
-  uint64_t sent = 0;           ///< queries handed to the kernel
-  uint64_t send_errors = 0;    ///< queries the kernel refused
-  uint64_t received = 0;       ///< datagrams read
-  uint64_t accepted = 0;       ///< replies matched to an attempt
-  uint64_t unmatched = 0;      ///< no attempt with that socket, source, ID
-  uint64_t mismatched = 0;     ///< matched ID but failed the reply check
+  uint64_t sent = 0;        ///< queries handed to the kernel
+  uint64_t send_errors = 0; ///< queries the kernel refused
+  uint64_t received = 0;    ///< datagrams read
+  uint64_t accepted = 0;    ///< replies matched to an attempt
+  uint64_t unmatched = 0;   ///< no attempt with that socket, source, ID
+  uint64_t mismatched = 0;  ///< matched ID but failed the reply check
 };
 
 class udp_engine;

@@ -1,23 +1,21 @@
 #include "actors/zmq_bridge.hpp"
 
-#include <caf/all.hpp>
-#include <spdlog/spdlog.h>
-#include <zmq.hpp>
-
-#include <sys/eventfd.h>
-#include <unistd.h>
+#include "actors/request.hpp"
+#include "messages/cast.hpp"
 
 #include <atomic>
+#include <caf/all.hpp>
 #include <cerrno>
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <spdlog/spdlog.h>
 #include <stdexcept>
+#include <sys/eventfd.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
-
-#include "actors/request.hpp"
-#include "messages/cast.hpp"
+#include <zmq.hpp>
 
 namespace minidns {
 
@@ -43,7 +41,7 @@ bool is_power_of_two(uint64_t n) {
 class zmq_link {
 public:
   explicit zmq_link(const zmq_link_options& opts)
-    : opts_(opts), ctx_(1), sock_(ctx_, zmq::socket_type::router) {
+      : opts_(opts), ctx_(1), sock_(ctx_, zmq::socket_type::router) {
     wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_ < 0)
       throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
@@ -100,9 +98,7 @@ public:
       thread_.join();
   }
 
-  const std::string& endpoint() const {
-    return bound_;
-  }
+  const std::string& endpoint() const { return bound_; }
 
   zmq_link_stats read_stats() const {
     zmq_link_stats s;
@@ -126,8 +122,8 @@ private:
       bool draining = draining_.load();
       bool can_read = draining || in_flight_ < opts_.max_in_flight;
       zmq::pollitem_t items[] = {
-        {sock_.handle(), 0, static_cast<short>(can_read ? ZMQ_POLLIN : 0), 0},
-        {nullptr, wake_, ZMQ_POLLIN, 0},
+          {sock_.handle(), 0, static_cast<short>(can_read ? ZMQ_POLLIN : 0), 0},
+          {nullptr, wake_, ZMQ_POLLIN, 0},
       };
       // With replies waiting on a full pipe, look again soon.
       auto timeout = backlog_.empty() ? std::chrono::milliseconds(-1)
@@ -198,10 +194,11 @@ private:
       std::string peer(static_cast<const char*>(id.data()), id.size());
       if (parts.size() != 1) {
         invalid_.fetch_add(1, std::memory_order_relaxed);
-        send_reply(std::move(peer),
-                   messages::encode_error(
-                     "frame: expected one frame holding one msgpack map, got " +
-                     std::to_string(parts.size()) + " frames"));
+        send_reply(
+            std::move(peer),
+            messages::encode_error(
+                "frame: expected one frame holding one msgpack map, got " +
+                std::to_string(parts.size()) + " frames"));
         continue;
       }
       auto decoded = messages::decode_cast(parts[0].data(), parts[0].size());
@@ -320,57 +317,58 @@ zmq_bridge(bridge_actor::stateful_pointer<zmq_bridge_state> self,
   st.on_stopped = std::move(on_stopped);
   st.link->start(caf::actor_cast<bridge_actor>(self));
   return {
-    [=](cast_atom, messages::cast& c, std::string& peer) {
-      auto& s = self->state;
-      auto token = s.next_token++;
-      auto handle = self->spawn(request, token, std::move(c), s.udp,
-                                caf::actor_cast<status_sink_actor>(self));
-      if (s.forced)
-        self->send(handle, shutdown_atom::value);
-      s.live.emplace(token, live_request{std::move(handle), std::move(peer)});
-    },
-    [=](done_atom, uint64_t token, std::string& frame) {
-      auto& s = self->state;
-      auto i = s.live.find(token);
-      if (i == s.live.end())
-        return;
-      s.link->push({std::move(i->second.peer), std::move(frame), true});
-      s.live.erase(i);
-    },
-    [=](drain_atom) {
-      auto& s = self->state;
-      if (s.draining) {
-        // A second signal: do not wait for the drain timeout.
-        self->send(self, force_atom::value);
-        return;
-      }
-      s.draining = true;
-      spdlog::info("draining: {} request(s) in flight, up to {} ms",
-                   s.live.size(),
-                   std::chrono::duration_cast<std::chrono::milliseconds>(
-                     s.drain_timeout)
-                     .count());
-      s.link->start_draining();
-      self->delayed_send(self, s.drain_timeout, force_atom::value);
-    },
-    [=](force_atom) {
-      auto& s = self->state;
-      if (s.forced)
-        return;
-      s.forced = true;
-      if (!s.live.empty())
-        spdlog::warn("drain timeout: ending {} request(s) with ERROR shutdown",
-                     s.live.size());
-      for (auto& [token, req] : s.live)
-        self->send(req.handle, shutdown_atom::value);
-    },
-    [=](stopped_atom) {
-      auto& s = self->state;
-      spdlog::info("all replies flushed; ZeroMQ socket closed");
-      if (s.on_stopped)
-        s.on_stopped();
-      self->quit();
-    },
+      [=](cast_atom, messages::cast& c, std::string& peer) {
+        auto& s = self->state;
+        auto token = s.next_token++;
+        auto handle = self->spawn(request, token, std::move(c), s.udp,
+                                  caf::actor_cast<status_sink_actor>(self));
+        if (s.forced)
+          self->send(handle, shutdown_atom::value);
+        s.live.emplace(token, live_request{std::move(handle), std::move(peer)});
+      },
+      [=](done_atom, uint64_t token, std::string& frame) {
+        auto& s = self->state;
+        auto i = s.live.find(token);
+        if (i == s.live.end())
+          return;
+        s.link->push({std::move(i->second.peer), std::move(frame), true});
+        s.live.erase(i);
+      },
+      [=](drain_atom) {
+        auto& s = self->state;
+        if (s.draining) {
+          // A second signal: do not wait for the drain timeout.
+          self->send(self, force_atom::value);
+          return;
+        }
+        s.draining = true;
+        spdlog::info("draining: {} request(s) in flight, up to {} ms",
+                     s.live.size(),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                         s.drain_timeout)
+                         .count());
+        s.link->start_draining();
+        self->delayed_send(self, s.drain_timeout, force_atom::value);
+      },
+      [=](force_atom) {
+        auto& s = self->state;
+        if (s.forced)
+          return;
+        s.forced = true;
+        if (!s.live.empty())
+          spdlog::warn(
+              "drain timeout: ending {} request(s) with ERROR shutdown",
+              s.live.size());
+        for (auto& [token, req] : s.live)
+          self->send(req.handle, shutdown_atom::value);
+      },
+      [=](stopped_atom) {
+        auto& s = self->state;
+        spdlog::info("all replies flushed; ZeroMQ socket closed");
+        if (s.on_stopped)
+          s.on_stopped();
+        self->quit();
+      },
   };
 }
 

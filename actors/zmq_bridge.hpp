@@ -4,15 +4,14 @@
 /// decoded casts into request actors and routes each reply to the DEALER
 /// that sent the cast.
 
-#include <caf/typed_event_based_actor.hpp>
+#include "actors/interfaces.hpp"
 
+#include <caf/typed_event_based_actor.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
-
-#include "actors/interfaces.hpp"
 
 namespace minidns {
 
@@ -26,10 +25,10 @@ struct zmq_link_options {
 
 /// Counters of the ZeroMQ thread, readable from any thread.
 struct zmq_link_stats {
-  uint64_t casts = 0;          ///< valid casts accepted
-  uint64_t invalid = 0;        ///< frames answered with an error
-  uint64_t replies = 0;        ///< replies handed to ZeroMQ
-  uint64_t undeliverable = 0;  ///< replies whose pool manager was gone
+  uint64_t casts = 0;         ///< valid casts accepted
+  uint64_t invalid = 0;       ///< frames answered with an error
+  uint64_t replies = 0;       ///< replies handed to ZeroMQ
+  uint64_t undeliverable = 0; ///< replies whose pool manager was gone
 };
 
 class zmq_link;

@@ -2,12 +2,12 @@
 /// the replies it builds from them (which pool managers must be able to
 /// read back).
 
+#include "messages/cast.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
-
-#include "messages/cast.hpp"
 
 namespace {
 
@@ -42,6 +42,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(r->status == "SUCCESS" && r->actual_serial == 7u);
     }
   }
-  (void) msgpack_to_json(data, size);
+  (void)msgpack_to_json(data, size);
   return 0;
 }

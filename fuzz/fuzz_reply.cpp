@@ -4,13 +4,13 @@
 /// fuzzer reaches the question and answer parsing instead of stopping at
 /// "wrong id".
 
+#include "net/dns_message.hpp"
+#include "net/verdict.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
-
-#include "net/dns_message.hpp"
-#include "net/verdict.hpp"
 
 namespace {
 
@@ -25,9 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1)
     return 0;
   static constexpr std::string_view names[] = {
-    std::string_view("\7example\3com\0", 13),
-    std::string_view("\0", 1),
-    std::string_view("\1a\0", 3),
+      std::string_view("\7example\3com\0", 13),
+      std::string_view("\0", 1),
+      std::string_view("\1a\0", 3),
   };
   const uint8_t selector = data[0];
   const uint8_t* msg = data + 1;
@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(len >= 12);
   check(info.rcode < 16);
   if (q.kind == query_kind::notify) {
-    (void) classify_notify(info.rcode);
+    (void)classify_notify(info.rcode);
   } else {
     auto outcome = classify_poll(info, 12345);
     check(!outcome.detail.empty());
@@ -51,6 +51,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(info.soa == soa_state::found && outcome.has_serial);
   }
   // Any truncation of an accepted reply must still be safe to check.
-  (void) check_reply(msg, len / 2, q);
+  (void)check_reply(msg, len / 2, q);
   return 0;
 }

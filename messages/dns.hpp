@@ -1,11 +1,11 @@
 #pragma once
 /// Messages between request actors and the UDP I/O actor.
 
-#include <cstdint>
-#include <string>
-
 #include "net/dns_message.hpp"
 #include "net/endpoint.hpp"
+
+#include <cstdint>
+#include <string>
 
 namespace minidns {
 

@@ -1,9 +1,9 @@
 #include "messages/register.hpp"
 
-#include <caf/actor_system_config.hpp>
-
 #include "messages/cast_inspect.hpp"
 #include "messages/dns.hpp"
+
+#include <caf/actor_system_config.hpp>
 
 namespace minidns {
 

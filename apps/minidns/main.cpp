@@ -2,16 +2,15 @@
 /// checks that they caught up (SOA serials, RFC 1982), driven by pool
 /// managers over ZeroMQ.
 
-#include <caf/all.hpp>
-#include <spdlog/spdlog.h>
+#include "actors/config.hpp"
+#include "actors/service.hpp"
 
+#include <caf/all.hpp>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
-
-#include "actors/config.hpp"
-#include "actors/service.hpp"
+#include <spdlog/spdlog.h>
 
 int main(int argc, char** argv) {
   // Signals are taken synchronously by the main thread, never by CAF's or

@@ -1,14 +1,13 @@
 /// Settings: every [minidns] value is checked at start, since CAF silently
 /// keeps defaults for badly typed ones.
 
-#include <gtest/gtest.h>
+#include "actors/config.hpp"
 
 #include <fstream>
+#include <gtest/gtest.h>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include "actors/config.hpp"
 
 using namespace minidns;
 
@@ -111,8 +110,8 @@ TEST(Config, LoadRefusesMissingFile) {
 }
 
 TEST(Config, LoadRefusesBadCommandLineValues) {
-  EXPECT_TRUE(mentions(load({"--minidns.max-in-flight=abc"}),
-                       "minidns.max-in-flight"));
+  EXPECT_TRUE(
+      mentions(load({"--minidns.max-in-flight=abc"}), "minidns.max-in-flight"));
   EXPECT_TRUE(mentions(load({"--minidns.max-in-flight=0"}),
                        "minidns.max-in-flight: out of range"));
   EXPECT_TRUE(mentions(load({"stray"}), "unexpected argument 'stray'"));

@@ -4,16 +4,15 @@
 /// The UDP I/O actor and the bridge are mocks implementing the real typed
 /// interfaces.
 
-#include <caf/all.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
-#include <gtest/gtest.h>
-
-#include <memory>
-#include <vector>
-
 #include "actors/request.hpp"
 #include "messages/cast.hpp"
 #include "messages/register.hpp"
+
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <gtest/gtest.h>
+#include <memory>
+#include <vector>
 
 using namespace minidns;
 using namespace std::chrono_literals;
@@ -30,11 +29,11 @@ struct udp_log {
 udp_io_actor::behavior_type mock_udp(udp_io_actor::pointer self,
                                      std::shared_ptr<udp_log> log) {
   return {
-    [=](query_atom, dns_query& q) {
-      log->queries.push_back(q);
-      log->senders.push_back(self->current_sender());
-    },
-    [=](release_atom, uint64_t token) { log->releases.push_back(token); },
+      [=](query_atom, dns_query& q) {
+        log->queries.push_back(q);
+        log->senders.push_back(self->current_sender());
+      },
+      [=](release_atom, uint64_t token) { log->releases.push_back(token); },
   };
 }
 
@@ -46,9 +45,9 @@ struct sink_log {
 status_sink_actor::behavior_type mock_sink(status_sink_actor::pointer,
                                            std::shared_ptr<sink_log> log) {
   return {
-    [=](done_atom, uint64_t token, std::string& frame) {
-      log->done.emplace_back(token, std::move(frame));
-    },
+      [=](done_atom, uint64_t token, std::string& frame) {
+        log->done.emplace_back(token, std::move(frame));
+      },
   };
 }
 
@@ -82,10 +81,10 @@ net::reply_info rcode_reply(uint8_t rcode) {
 class RequestTest : public ::testing::Test {
 protected:
   RequestTest()
-    : sys(cfg),
-      sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-      udp_seen(std::make_shared<udp_log>()),
-      sink_seen(std::make_shared<sink_log>()) {
+      : sys(cfg),
+        sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+        udp_seen(std::make_shared<udp_log>()),
+        sink_seen(std::make_shared<sink_log>()) {
     udp = sys.spawn(mock_udp, udp_seen);
     sink = sys.spawn(mock_sink, sink_seen);
     sched.run();
@@ -105,9 +104,9 @@ protected:
   static messages::cast make_cast(messages::method m, uint32_t serial,
                                   double timeout, double retry,
                                   uint32_t max_retries) {
-    auto frame = messages::encode_cast(m, "example.com.", serial,
-                                       "192.0.2.1:5300", timeout, retry,
-                                       max_retries);
+    auto frame =
+        messages::encode_cast(m, "example.com.", serial, "192.0.2.1:5300",
+                              timeout, retry, max_retries);
     auto decoded = messages::decode_cast(frame.data(), frame.size());
     EXPECT_TRUE(decoded.ok) << decoded.error;
     return std::move(*decoded.ok);
@@ -124,8 +123,8 @@ protected:
 
   void start_notify(double timeout, double retry, uint32_t max_retries) {
     req = sys.spawn(request, 7,
-                    make_cast(messages::method::notify_zone_changed, 0,
-                              timeout, retry, max_retries),
+                    make_cast(messages::method::notify_zone_changed, 0, timeout,
+                              retry, max_retries),
                     udp, caf::actor_cast<status_sink_actor>(sink));
     sched.run();
   }
@@ -148,14 +147,12 @@ protected:
   void answer(uint32_t attempt, const net::reply_info& info) {
     ASSERT_GE(udp_seen->senders.size(), attempt);
     caf::anon_send(
-      caf::actor_cast<request_actor>(udp_seen->senders[attempt - 1]),
-      answer_atom::value, attempt, info);
+        caf::actor_cast<request_actor>(udp_seen->senders[attempt - 1]),
+        answer_atom::value, attempt, info);
     sched.run();
   }
 
-  size_t attempts() const {
-    return udp_seen->queries.size();
-  }
+  size_t attempts() const { return udp_seen->queries.size(); }
 
   /// The single status the request reported.
   messages::reply final_reply() {
@@ -399,9 +396,9 @@ TEST_F(RequestTest, NotifySendsNotifyAndEndsOnNoerror) {
 }
 
 TEST_F(RequestTest, NotifyRefusalsAreFinal) {
-  for (uint8_t rc : {net::rcode_notauth, net::rcode_refused,
-                     net::rcode_nxdomain, net::rcode_notimp,
-                     net::rcode_formerr}) {
+  for (uint8_t rc :
+       {net::rcode_notauth, net::rcode_refused, net::rcode_nxdomain,
+        net::rcode_notimp, net::rcode_formerr}) {
     udp_seen->queries.clear();
     udp_seen->senders.clear();
     sink_seen->done.clear();
