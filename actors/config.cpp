@@ -166,6 +166,33 @@ std::vector<std::string> validate(const settings& s) {
 
 std::vector<std::string> config::load(int argc, char** argv) {
   std::vector<std::string> problems;
+  // CAF takes boolean options only as bare flags ("--minidns.ipv6"); accept
+  // "--minidns.NAME=true|false" too, as for every other setting.
+  std::vector<char*> args{argv, argv + argc};
+  std::vector<std::pair<std::string, bool>> flags;
+  for (auto i = args.begin() + 1; i != args.end();) {
+    std::string arg = *i;
+    auto eq = arg.find('=');
+    const std::string prefix = "--minidns.";
+    auto key = eq == std::string::npos || arg.compare(0, prefix.size(), prefix)
+                 ? std::string{}
+                 : arg.substr(prefix.size(), eq - prefix.size());
+    auto k = known_keys().find(key);
+    if (k == known_keys().end() || k->second != kind::boolean) {
+      ++i;
+      continue;
+    }
+    auto value = arg.substr(eq + 1);
+    if (value != "true" && value != "false")
+      problems.push_back("minidns." + key + ": expected true or false, got '" +
+                         value + "'");
+    flags.emplace_back(key, value == "true");
+    i = args.erase(i);
+  }
+  if (!problems.empty())
+    return problems;
+  argc = static_cast<int>(args.size());
+  argv = args.data();
   auto file = config_file_arg(argc, argv);
   if (file) {
     // CAF drops badly typed values from its view of the file and keeps the
@@ -186,6 +213,9 @@ std::vector<std::string> config::load(int argc, char** argv) {
   }
   if (cli_helptext_printed)
     return problems;
+  for (auto& [key, value] : flags)
+    if (key == "ipv6")
+      values.ipv6 = value;
   for (auto& arg : remainder)
     problems.push_back("command line: unexpected argument '" + arg + "'");
   auto more = validate(values);

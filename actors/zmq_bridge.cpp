@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <sys/eventfd.h>
 #include <thread>
+#include <unordered_map>
 #include <unistd.h>
 #include <vector>
 #include <zmq.hpp>
@@ -145,27 +146,35 @@ private:
         work.swap(outbox_);
       }
       for (auto& item : work) {
-        if (item.done)
-          --in_flight_;
-        if (!item.frame.empty())
-          send_reply(std::move(item.peer), std::move(item.frame));
+        if (!item.done)
+          continue;
+        if (item.frame.empty())
+          --in_flight_; // a notify ended: nothing to send
+        else
+          send_reply(std::move(item.peer), std::move(item.frame), true);
       }
       work.clear();
       retry_backlog();
       read_casts();
-      if (draining_.load() && in_flight_ == 0) {
-        if (backlog_.empty())
+      if (draining_.load()) {
+        if (in_flight_ == 0)
           break;
-        auto now = std::chrono::steady_clock::now();
-        if (give_up == std::chrono::steady_clock::time_point{})
-          give_up = now + opts_.linger;
-        if (now >= give_up) {
-          spdlog::error("dropping {} replies that pool managers did not take "
-                        "within the linger time",
-                        backlog_.size());
-          undeliverable_.fetch_add(backlog_.size());
-          backlog_.clear();
-          break;
+        // Only replies that pool managers do not take are left: give them
+        // the linger time, then drop them loudly.
+        if (in_flight_ == backlog_count_) {
+          auto now = std::chrono::steady_clock::now();
+          if (give_up == std::chrono::steady_clock::time_point{})
+            give_up = now + opts_.linger;
+          if (now >= give_up) {
+            spdlog::error("dropping {} replies that pool managers did not "
+                          "take within the linger time",
+                          backlog_count_);
+            undeliverable_.fetch_add(backlog_count_);
+            backlog_.clear();
+            backlog_count_ = 0;
+            in_flight_ = 0;
+            break;
+          }
         }
       }
     }
@@ -230,22 +239,33 @@ private:
     }
   }
 
-  /// Sends or queues one reply; never blocks.
-  void send_reply(std::string peer, std::string frame) {
-    if (!backlog_.empty()) {
-      backlog_.push_back({std::move(peer), std::move(frame), false});
+  /// Sends or queues one reply; never blocks. `counted`: the reply ends a
+  /// request that holds an in-flight slot. A queued reply holds a slot until
+  /// it is sent, so that pool managers that do not read cannot grow the
+  /// queues without bound; each pool manager has its own queue, so that one
+  /// that does not read holds up no other.
+  void send_reply(std::string peer, std::string frame, bool counted = false) {
+    auto queue = backlog_.find(peer);
+    if (queue == backlog_.end() && try_send(peer, frame)) {
+      if (counted)
+        --in_flight_;
       return;
     }
-    if (!try_send(peer, frame))
-      backlog_.push_back({std::move(peer), std::move(frame), false});
+    if (!counted)
+      ++in_flight_;
+    backlog_[std::move(peer)].push_back(std::move(frame));
+    ++backlog_count_;
   }
 
   void retry_backlog() {
-    while (!backlog_.empty()) {
-      auto& item = backlog_.front();
-      if (!try_send(item.peer, item.frame))
-        return;
-      backlog_.pop_front();
+    for (auto i = backlog_.begin(); i != backlog_.end();) {
+      auto& queue = i->second;
+      while (!queue.empty() && try_send(i->first, queue.front())) {
+        queue.pop_front();
+        --backlog_count_;
+        --in_flight_;
+      }
+      i = queue.empty() ? backlog_.erase(i) : std::next(i);
     }
   }
 
@@ -280,8 +300,10 @@ private:
   std::vector<out_item> outbox_;
 
   // Owned by the ZeroMQ thread.
-  uint64_t in_flight_ = 0;
-  std::deque<out_item> backlog_;
+  uint64_t in_flight_ = 0; ///< requests running plus replies queued
+  std::unordered_map<std::string, std::deque<std::string>> backlog_;
+  uint64_t backlog_count_ = 0; ///< replies in backlog_
+
 
   std::atomic<uint64_t> casts_{0};
   std::atomic<uint64_t> invalid_{0};

@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libcaf-dev libldns-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   libspdlog-dev libgtest-dev libgmock-dev
+  nsd knot bind9
 )
 
 missing=()

@@ -116,3 +116,13 @@ TEST(Config, LoadRefusesBadCommandLineValues) {
                        "minidns.max-in-flight: out of range"));
   EXPECT_TRUE(mentions(load({"stray"}), "unexpected argument 'stray'"));
 }
+
+TEST(Config, BooleansTakeTrueOrFalseOnTheCommandLine) {
+  settings s;
+  EXPECT_TRUE(load({"--minidns.ipv6=false"}, &s).empty());
+  EXPECT_FALSE(s.ipv6);
+  EXPECT_TRUE(load({"--minidns.ipv6=true"}, &s).empty());
+  EXPECT_TRUE(s.ipv6);
+  EXPECT_TRUE(mentions(load({"--minidns.ipv6=maybe"}),
+                       "minidns.ipv6: expected true or false"));
+}

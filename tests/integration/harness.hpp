@@ -1,0 +1,127 @@
+#pragma once
+/// Running the real binaries for the integration tests: the minidns daemon
+/// with its log captured line by line, one-shot programs (minidns-ctl, the
+/// daemon refusing a configuration), and a pool manager speaking ZeroMQ.
+
+#include "messages/cast.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+namespace minidns::it {
+
+using std::chrono::milliseconds;
+
+/// Path of the minidns daemon under test.
+inline const char* const minidns_binary = MINIDNS_BINARY;
+/// Path of minidns-ctl under test.
+inline const char* const minidns_ctl_binary = MINIDNS_CTL_BINARY;
+
+/// The outcome of a program run to its end.
+struct run_result {
+  /// The exit code; 128 + N when killed by signal N; -1 when the program
+  /// outlived its deadline (it was then killed).
+  int status = -1;
+  std::string out; ///< everything written to stdout
+  std::string err; ///< everything written to stderr
+};
+
+/// Runs `argv` (argv[0] is the program's path) with stdin from /dev/null,
+/// collects its output and waits for it to end, killing it with SIGKILL
+/// after `timeout`.
+run_result run_program(const std::vector<std::string>& argv,
+                       milliseconds timeout);
+
+/// The minidns daemon, started with `--minidns.endpoint=tcp://127.0.0.1:*`
+/// and extra arguments. Its stderr and stdout are read by a thread into
+/// lines that tests can wait for. The destructor kills a daemon still
+/// running.
+class daemon_process {
+public:
+  /// Starts the daemon. With `wait_ready`, waits (up to 10 s) for the
+  /// "minidns ready" line and reads the bound endpoint from it; throws
+  /// std::runtime_error (with the log) when it does not come.
+  explicit daemon_process(std::vector<std::string> extra_args = {},
+                          bool wait_ready = true);
+  ~daemon_process();
+  daemon_process(const daemon_process&) = delete;
+  daemon_process& operator=(const daemon_process&) = delete;
+
+  /// The endpoint from the ready line ("tcp://127.0.0.1:PORT").
+  const std::string& endpoint() const { return endpoint_; }
+  pid_t pid() const { return pid_; }
+
+  /// Waits until a line containing `needle` has been logged (at any time
+  /// since the start). Sets `*line` to the first such line. False on
+  /// timeout or when the log ended without one.
+  bool wait_for_line(const std::string& needle, milliseconds timeout,
+                     std::string* line = nullptr) const;
+  /// How many lines logged so far contain `needle`.
+  size_t count_lines(const std::string& needle) const;
+  /// The whole log so far, one line per line.
+  std::string log() const;
+
+  /// Sends a signal to the daemon.
+  void signal(int sig);
+  /// Waits for the daemon to exit and returns its status as in
+  /// run_result; nullopt when it is still running after `timeout`.
+  std::optional<int> wait_exit(milliseconds timeout);
+  /// Sends `sig` and waits (up to `timeout`) for the exit; returns the
+  /// status as in run_result. A daemon that does not exit in time is
+  /// killed and -1 is returned.
+  int stop(int sig = SIGTERM,
+           milliseconds timeout = std::chrono::milliseconds(10000));
+
+private:
+  void read_output(int fd);
+
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int status_ = -1;
+  std::string endpoint_;
+  std::thread reader_;
+
+  mutable std::mutex mtx_;
+  mutable std::condition_variable cv_;
+  std::vector<std::string> lines_;
+  bool eof_ = false;
+};
+
+/// A pool manager: a ZeroMQ DEALER connected to minidns.
+class pool_manager {
+public:
+  /// Connects to `endpoint`. `rcvhwm` is the DEALER's receive high-water
+  /// mark in messages (0: none).
+  explicit pool_manager(const std::string& endpoint, int rcvhwm = 0);
+  pool_manager(const pool_manager&) = delete;
+  pool_manager& operator=(const pool_manager&) = delete;
+
+  /// Sends one frame (a cast, or any bytes).
+  void send(const std::string& frame);
+  /// Sends one message of several frames.
+  void send_frames(const std::vector<std::string>& frames);
+
+  /// Receives one message's frames; empty on timeout.
+  std::vector<std::string> receive_frames(milliseconds timeout);
+  /// Receives one single-frame reply as raw bytes; nullopt on timeout.
+  /// Throws std::runtime_error when the message has several frames.
+  std::optional<std::string> receive_raw(milliseconds timeout);
+  /// Receives and decodes one reply; nullopt on timeout. Throws
+  /// std::runtime_error when the reply cannot be decoded.
+  std::optional<messages::reply> receive(milliseconds timeout);
+
+private:
+  zmq::context_t ctx_;
+  zmq::socket_t sock_;
+};
+
+} // namespace minidns::it

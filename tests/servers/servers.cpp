@@ -1,0 +1,643 @@
+#include "servers.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <ldns/ldns.h>
+#include <memory>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sstream>
+#include <stdexcept>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace minidns::servers {
+
+namespace fs = std::filesystem;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string errno_text(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
+
+/// A file descriptor closed on scope exit.
+struct fd_guard {
+  int fd = -1;
+  explicit fd_guard(int f) : fd(f) {}
+  ~fd_guard() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  fd_guard(const fd_guard&) = delete;
+  fd_guard& operator=(const fd_guard&) = delete;
+};
+
+/// An IPv4 or IPv6 socket address from a literal and a port.
+struct sock_addr {
+  sockaddr_storage storage{};
+  socklen_t len = 0;
+  int family() const { return storage.ss_family; }
+  const sockaddr* get() const {
+    return reinterpret_cast<const sockaddr*>(&storage);
+  }
+};
+
+sock_addr make_addr(const std::string& address, uint16_t port) {
+  sock_addr a;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.storage);
+  if (::inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    a.len = sizeof(sockaddr_in);
+  } else if (::inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    a.len = sizeof(sockaddr_in6);
+  } else {
+    throw std::invalid_argument("not an IP literal: " + address);
+  }
+  return a;
+}
+
+/// Binds a socket of `type` to `address`:`port`; returns the bound port,
+/// or 0 when the bind fails. The socket is closed again.
+uint16_t try_bind(const std::string& address, int type, uint16_t port) {
+  auto addr = make_addr(address, port);
+  fd_guard s(::socket(addr.family(), type | SOCK_CLOEXEC, 0));
+  if (s.fd < 0)
+    return 0;
+  if (addr.family() == AF_INET6) {
+    int off = 0; // the wildcard then covers IPv4 too
+    ::setsockopt(s.fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  }
+  if (::bind(s.fd, addr.get(), addr.len) != 0)
+    return 0;
+  sockaddr_storage bound{};
+  socklen_t len = sizeof(bound);
+  if (::getsockname(s.fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0)
+    return 0;
+  return bound.ss_family == AF_INET6
+             ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+             : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+}
+
+/// The first of `names` found in $PATH, /usr/sbin or /sbin (servers live in
+/// sbin, which is not in every user's PATH).
+std::string find_program(const std::string& name, const std::string& package) {
+  std::vector<std::string> dirs;
+  if (const char* path = std::getenv("PATH")) {
+    std::stringstream ss(path);
+    for (std::string d; std::getline(ss, d, ':');)
+      if (!d.empty())
+        dirs.push_back(d);
+  }
+  dirs.insert(dirs.end(), {"/usr/sbin", "/sbin", "/usr/local/sbin"});
+  for (const auto& d : dirs) {
+    auto p = fs::path(d) / name;
+    if (::access(p.c_str(), X_OK) == 0)
+      return p.string();
+  }
+  throw std::runtime_error(name + " not found: install Debian's " + package +
+                           " package (scripts/setup.sh does)");
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const fs::path& p, const std::string& text) {
+  // Write then rename, so that a server never reads half a file.
+  auto tmp = p;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out)
+      throw std::runtime_error("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, p);
+}
+
+/// Starts `argv` in a process group of its own, stdin from /dev/null and
+/// stdout and stderr appended to `log`, signals unblocked and at their
+/// defaults. The child gets SIGKILL when the thread that started it ends
+/// (PR_SET_PDEATHSIG), so that a test process that dies (a crash, a ctest
+/// timeout) leaves no server behind.
+pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
+  std::vector<char*> args;
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+
+  fd_guard null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  fd_guard log_fd(
+      ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  int err_pipe[2];
+  if (null_fd.fd < 0 || log_fd.fd < 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0)
+    throw std::runtime_error(errno_text("cannot start " + argv[0]));
+  fd_guard err_read(err_pipe[0]), err_write(err_pipe[1]);
+
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0)
+    throw std::runtime_error(errno_text("fork"));
+  if (pid == 0) {
+    // Only async-signal-safe calls from here to execv.
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != parent)
+      ::_exit(127);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig : {SIGTERM, SIGINT, SIGPIPE, SIGHUP, SIGCHLD})
+      ::sigaction(sig, &dfl, nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (::dup2(null_fd.fd, 0) >= 0 && ::dup2(log_fd.fd, 1) >= 0 &&
+        ::dup2(log_fd.fd, 2) >= 0)
+      ::execv(args[0], args.data());
+    int e = errno;
+    (void)!::write(err_write.fd, &e, sizeof(e));
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid); // also here: no window where the group is not there
+  ::close(err_write.fd);
+  err_write.fd = -1;
+  int e = 0;
+  ssize_t n;
+  while ((n = ::read(err_read.fd, &e, sizeof(e))) < 0 && errno == EINTR) {
+  }
+  if (n == static_cast<ssize_t>(sizeof(e))) {
+    ::waitpid(pid, nullptr, 0);
+    throw std::runtime_error("cannot start " + argv[0] + ": " +
+                             std::strerror(e));
+  }
+  return pid;
+}
+
+/// Whether the kernel enforces AppArmor profiles.
+bool apparmor_enabled() {
+  std::ifstream in("/sys/module/apparmor/parameters/enabled");
+  std::string v;
+  return in >> v && v == "Y";
+}
+
+/// The named to run for a server in `dir`: Debian's AppArmor profile for
+/// /usr/sbin/named (enforced where AppArmor is on) confines it to
+/// /etc/bind, /var/cache/bind and the like, and profiles attach by path, so
+/// there a copy of the binary in `dir` is run instead, free to read its
+/// configuration from `dir`.
+std::string named_binary(const fs::path& dir) {
+  auto named = find_program("named", "bind9");
+  if (!apparmor_enabled())
+    return named;
+  auto copy = dir / "named";
+  fs::copy_file(named, copy, fs::copy_options::overwrite_existing);
+  return copy.string();
+}
+
+/// The last `n` lines of `text`.
+std::string tail(const std::string& text, size_t n) {
+  size_t pos = text.size();
+  for (size_t i = 0; i <= n && pos > 0; ++i) {
+    auto p = text.rfind('\n', pos - 1);
+    if (p == std::string::npos)
+      return text;
+    if (i < n)
+      pos = p;
+    else
+      return text.substr(p + 1);
+  }
+  return text.substr(pos);
+}
+
+} // namespace
+
+scratch_dir::scratch_dir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string templ =
+      std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
+      "/minidns-srv-XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr)
+    throw std::runtime_error(errno_text("mkdtemp " + templ));
+  path_ = templ;
+}
+
+scratch_dir::~scratch_dir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+bool ipv6_loopback_available() {
+  static const bool available = try_bind("::1", SOCK_DGRAM, 0) != 0;
+  return available;
+}
+
+uint16_t free_port() {
+  // Bind the wildcard (dual-stack when IPv6 is there): a port free on the
+  // wildcard is free on every loopback address.
+  const std::string any = ipv6_loopback_available() ? "::" : "0.0.0.0";
+  for (int i = 0; i < 100; ++i) {
+    uint16_t port = try_bind(any, SOCK_DGRAM, 0);
+    if (port != 0 && try_bind(any, SOCK_STREAM, port) == port)
+      return port;
+  }
+  throw std::runtime_error("no free port for UDP and TCP");
+}
+
+std::optional<dns_answer> query(const std::string& address, uint16_t port,
+                                const std::string& zone, bool notify,
+                                milliseconds timeout) {
+  using rdf_ptr = std::unique_ptr<ldns_rdf, decltype(&ldns_rdf_deep_free)>;
+  using pkt_ptr = std::unique_ptr<ldns_pkt, decltype(&ldns_pkt_free)>;
+  rdf_ptr name(ldns_dname_new_frm_str(zone.c_str()), &ldns_rdf_deep_free);
+  if (!name)
+    throw std::invalid_argument("bad zone name: " + zone);
+  pkt_ptr q(ldns_pkt_query_new(ldns_rdf_clone(name.get()), LDNS_RR_TYPE_SOA,
+                               LDNS_RR_CLASS_IN, 0),
+            &ldns_pkt_free);
+  ldns_pkt_set_random_id(q.get());
+  if (notify) {
+    ldns_pkt_set_opcode(q.get(), LDNS_PACKET_NOTIFY);
+    ldns_pkt_set_aa(q.get(), true);
+  }
+  uint8_t* wire = nullptr;
+  size_t wire_len = 0;
+  if (ldns_pkt2wire(&wire, q.get(), &wire_len) != LDNS_STATUS_OK)
+    throw std::runtime_error("ldns_pkt2wire failed");
+  std::unique_ptr<uint8_t, decltype(&std::free)> wire_guard(wire, &std::free);
+
+  auto dest = make_addr(address, port);
+  fd_guard s(::socket(dest.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (s.fd < 0)
+    throw std::runtime_error(errno_text("socket"));
+  if (::connect(s.fd, dest.get(), dest.len) != 0 ||
+      ::send(s.fd, wire, wire_len, 0) != static_cast<ssize_t>(wire_len))
+    return std::nullopt; // e.g. ECONNREFUSED from an earlier ICMP
+
+  auto deadline = clock::now() + timeout;
+  for (;;) {
+    auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - clock::now());
+    if (left.count() <= 0)
+      return std::nullopt;
+    pollfd p{s.fd, POLLIN, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return std::nullopt;
+    uint8_t buf[65536];
+    auto got = ::recv(s.fd, buf, sizeof(buf), 0);
+    if (got < 0)
+      return std::nullopt; // ICMP port unreachable: nobody listens yet
+    ldns_pkt* raw = nullptr;
+    if (ldns_wire2pkt(&raw, buf, static_cast<size_t>(got)) != LDNS_STATUS_OK)
+      continue;
+    pkt_ptr r(raw, &ldns_pkt_free);
+    if (!ldns_pkt_qr(r.get()) || ldns_pkt_id(r.get()) != ldns_pkt_id(q.get()))
+      continue;
+    dns_answer a;
+    a.rcode = static_cast<uint8_t>(ldns_pkt_get_rcode(r.get()));
+    a.aa = ldns_pkt_aa(r.get());
+    a.tc = ldns_pkt_tc(r.get());
+    a.has_question = ldns_pkt_qdcount(r.get()) > 0;
+    ldns_rr_list* answer = ldns_pkt_answer(r.get());
+    for (size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
+      ldns_rr* rr = ldns_rr_list_rr(answer, i);
+      if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA &&
+          ldns_dname_compare(ldns_rr_owner(rr), name.get()) == 0 &&
+          ldns_rr_rd_count(rr) == 7)
+        a.serial = ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
+    }
+    return a;
+  }
+}
+
+std::string zone_file(const std::string& zone, uint32_t serial) {
+  std::ostringstream z;
+  z << "$ORIGIN " << zone << "\n"
+    << "$TTL 300\n"
+    << "@ IN SOA ns1." << zone << " hostmaster." << zone << " " << serial
+    << " 86400 86400 2419200 300\n"
+    << "@ IN NS ns1." << zone << "\n"
+    << "ns1 IN A 127.0.0.1\n"
+    << "www IN A 192.0.2.1\n";
+  return z.str();
+}
+
+const char* to_string(server_kind kind) {
+  switch (kind) {
+  case server_kind::nsd:
+    return "NSD";
+  case server_kind::knot:
+    return "Knot";
+  case server_kind::bind:
+    return "BIND";
+  }
+  return "?";
+}
+
+void become_subreaper() {
+  static const bool done = [] {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    return true;
+  }();
+  (void)done;
+}
+
+dns_server::dns_server(server_config cfg, fs::path dir)
+    : cfg_(std::move(cfg)), dir_(std::move(dir)), log_path_(dir_ / "log") {
+  become_subreaper();
+  if (!ipv6_loopback_available())
+    cfg_.ipv6 = false;
+  fs::create_directories(dir_);
+  // A port found free can be taken by someone else before the server binds
+  // it; then the server exits and is started again on another port.
+  std::string failures;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    port_ = free_port();
+    write_files();
+    pid_ = spawn(command(), log_path_);
+    reaped_ = false;
+    bool ready = true;
+    try {
+      for (const auto* zones : {&cfg_.primary_zones, &cfg_.secondary_zones})
+        for (const auto& [zone, serial] : *zones)
+          if (ready && !wait_serial(zone, serial, milliseconds(30000)))
+            ready = false;
+    } catch (...) {
+      stop();
+      throw;
+    }
+    if (ready)
+      return;
+    bool died = exited();
+    stop();
+    failures += "--- attempt " + std::to_string(attempt) + " on port " +
+                std::to_string(port_) + (died ? " (exited)" : " (not ready)") +
+                ":\n" + tail(log(), 40) + "\n";
+    if (!died)
+      break; // running but not serving: another port will not help
+  }
+  throw std::runtime_error(describe() + " did not get ready; its log:\n" +
+                           failures);
+}
+
+dns_server::~dns_server() {
+  stop();
+}
+
+std::string dns_server::destination() const {
+  return cfg_.address + ":" + std::to_string(port_);
+}
+
+std::string dns_server::destination_v6() const {
+  return "[::1]:" + std::to_string(port_);
+}
+
+std::string dns_server::describe() const {
+  return std::string(to_string(cfg_.kind)) + " at " + destination();
+}
+
+std::vector<std::string> dns_server::command() const {
+  switch (cfg_.kind) {
+  case server_kind::nsd:
+    // -d: stay in the foreground (NSD still forks its server and xfrd
+    // processes, into our process group).
+    return {find_program("nsd", "nsd"), "-d", "-c",
+            (dir_ / "nsd.conf").string()};
+  case server_kind::knot:
+    // Without -d knotd stays in the foreground.
+    return {find_program("knotd", "knot"), "-c", (dir_ / "knot.conf").string(),
+            "-s", (dir_ / "knot.sock").string()};
+  case server_kind::bind:
+    // -g: foreground, log to stderr; -n 1: one worker thread; -X none:
+    // no lock file in /run.
+    return {named_binary(dir_),
+            "-c",
+            (dir_ / "named.conf").string(),
+            "-g",
+            "-n",
+            "1",
+            "-X",
+            "none"};
+  }
+  return {};
+}
+
+void dns_server::write_files() {
+  const std::string d = dir_.string();
+  const std::string port = std::to_string(port_);
+  const std::string primary =
+      cfg_.primary_address + "@" + std::to_string(cfg_.primary_port);
+  for (const auto& [zone, serial] : cfg_.primary_zones)
+    write_file(dir_ / (zone + "zone"), zone_file(zone, serial));
+
+  std::ostringstream c;
+  switch (cfg_.kind) {
+  case server_kind::nsd:
+    c << "server:\n"
+      << "  ip-address: " << cfg_.address << "\n";
+    if (cfg_.ipv6)
+      c << "  ip-address: ::1\n";
+    c << "  port: " << port << "\n"
+      << "  username: \"\"\n" // do not drop privileges
+      << "  zonesdir: \"" << d << "\"\n"
+      << "  database: \"\"\n"
+      << "  zonelistfile: \"" << d << "/zone.list\"\n"
+      << "  xfrdfile: \"" << d << "/xfrd.state\"\n"
+      << "  xfrdir: \"" << d << "\"\n"
+      << "  pidfile: \"" << d << "/nsd.pid\"\n"
+      << "  server-count: 1\n"
+      << "  verbosity: 2\n"
+      // Response rate limiting (on by default) answers some queries with
+      // TC=1 under load.
+      << "  rrl-ratelimit: 0\n"
+      << "  rrl-whitelist-ratelimit: 0\n"
+      << "remote-control:\n"
+      << "  control-enable: no\n";
+    for (const auto& [zone, serial] : cfg_.primary_zones)
+      c << "zone:\n"
+        << "  name: \"" << zone << "\"\n"
+        << "  zonefile: \"" << zone << "zone\"\n"
+        << "  provide-xfr: 127.0.0.0/8 NOKEY\n"
+        << "  provide-xfr: ::1 NOKEY\n";
+    for (const auto& [zone, serial] : cfg_.secondary_zones) {
+      c << "zone:\n"
+        << "  name: \"" << zone << "\"\n"
+        << "  zonefile: \"" << zone << "zone\"\n"
+        << "  request-xfr: " << primary << " NOKEY\n";
+      for (const auto& a : cfg_.allow_notify)
+        c << "  allow-notify: " << a << " NOKEY\n";
+    }
+    write_file(dir_ / "nsd.conf", c.str());
+    break;
+
+  case server_kind::knot:
+    c << "server:\n"
+      << "  rundir: \"" << d << "\"\n"
+      << "  pidfile: \"" << d << "/knot.pid\"\n"
+      << "  listen: [ " << cfg_.address << "@" << port
+      << (cfg_.ipv6 ? ", ::1@" + port : std::string()) << " ]\n"
+      << "  udp-workers: 1\n"
+      << "  tcp-workers: 1\n"
+      << "  background-workers: 1\n"
+      << "log:\n"
+      << "  - target: stderr\n"
+      << "    any: info\n"
+      << "database:\n"
+      << "  storage: \"" << d << "\"\n";
+    if (!cfg_.secondary_zones.empty()) {
+      c << "remote:\n"
+        << "  - id: primary\n"
+        << "    address: " << primary << "\n"
+        << "acl:\n"
+        << "  - id: notify_from_minidns\n"
+        << "    address: [ ";
+      for (size_t i = 0; i < cfg_.allow_notify.size(); ++i)
+        c << (i ? ", " : "") << cfg_.allow_notify[i];
+      c << " ]\n"
+        << "    action: notify\n";
+    }
+    c << "template:\n"
+      << "  - id: default\n"
+      << "    storage: \"" << d << "\"\n"
+      << "    file: \"%s.zone\"\n"
+      << "    zonefile-sync: -1\n"
+      << "    journal-content: none\n"
+      << "zone:\n";
+    for (const auto& [zone, serial] : cfg_.primary_zones)
+      c << "  - domain: \"" << zone << "\"\n";
+    for (const auto& [zone, serial] : cfg_.secondary_zones)
+      c << "  - domain: \"" << zone << "\"\n"
+        << "    master: primary\n"
+        << "    acl: notify_from_minidns\n";
+    write_file(dir_ / "knot.conf", c.str());
+    break;
+
+  case server_kind::bind:
+    c << "options {\n"
+      << "  directory \"" << d << "\";\n"
+      << "  pid-file \"" << d << "/named.pid\";\n"
+      << "  session-keyfile \"" << d << "/session.key\";\n"
+      << "  managed-keys-directory \"" << d << "\";\n"
+      << "  listen-on port " << port << " { " << cfg_.address << "; };\n";
+    if (cfg_.ipv6)
+      c << "  listen-on-v6 port " << port << " { ::1; };\n";
+    else
+      c << "  listen-on-v6 { none; };\n";
+    c << "  recursion no;\n"
+      << "  dnssec-validation no;\n"
+      // Secondaries would notify the zone's NS hosts on port 53.
+      << "  notify no;\n"
+      << "  allow-transfer { 127.0.0.0/8; ::1; };\n"
+      << "};\n"
+      << "controls { };\n"; // no rndc channel on port 953
+    for (const auto& [zone, serial] : cfg_.primary_zones)
+      c << "zone \"" << zone << "\" {\n"
+        << "  type primary;\n"
+        << "  file \"" << zone << "zone\";\n"
+        << "};\n";
+    for (const auto& [zone, serial] : cfg_.secondary_zones) {
+      c << "zone \"" << zone << "\" {\n"
+        << "  type secondary;\n"
+        << "  primaries { " << cfg_.primary_address << " port "
+        << cfg_.primary_port << "; };\n"
+        << "  file \"" << zone << "bak\";\n"
+        << "  allow-notify { ";
+      for (const auto& a : cfg_.allow_notify)
+        c << a << "; ";
+      c << "};\n"
+        << "};\n";
+    }
+    write_file(dir_ / "named.conf", c.str());
+    break;
+  }
+}
+
+void dns_server::set_serial(const std::string& zone, uint32_t serial) {
+  if (cfg_.kind != server_kind::nsd || cfg_.primary_zones.count(zone) == 0)
+    throw std::logic_error("set_serial: only for NSD's primary zones");
+  cfg_.primary_zones[zone] = serial;
+  write_file(dir_ / (zone + "zone"), zone_file(zone, serial));
+  // NSD 4 rereads changed zone files on SIGHUP.
+  ::kill(pid_, SIGHUP);
+  if (!wait_serial(zone, serial, milliseconds(10000)))
+    throw std::runtime_error(describe() + " did not load serial " +
+                             std::to_string(serial) + " of " + zone +
+                             "; its log:\n" + tail(log(), 40));
+}
+
+bool dns_server::wait_serial(const std::string& zone, uint32_t serial,
+                             milliseconds timeout) {
+  // Polling an external server: a query every 50 ms at most, bounded.
+  auto deadline = clock::now() + timeout;
+  while (clock::now() < deadline) {
+    if (exited())
+      return false;
+    auto a = query(cfg_.address, port_, zone, false, milliseconds(200));
+    if (a && a->rcode == 0 && a->aa && a->serial == serial)
+      return true;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return false;
+}
+
+std::string dns_server::log() const {
+  return read_file(log_path_);
+}
+
+bool dns_server::exited() {
+  if (reaped_ || pid_ <= 0)
+    return true;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_)
+    reaped_ = true;
+  return reaped_;
+}
+
+void dns_server::stop() {
+  if (pid_ <= 0)
+    return;
+  if (!exited()) {
+    ::kill(pid_, SIGTERM);
+    auto deadline = clock::now() + std::chrono::seconds(10);
+    while (!exited() && clock::now() < deadline)
+      std::this_thread::sleep_for(milliseconds(10));
+  }
+  // Whatever is left of the group (the main process, if it ignored
+  // SIGTERM, or children it left behind) is killed; the orphans are ours
+  // to reap (become_subreaper).
+  ::kill(-pid_, SIGKILL);
+  auto deadline = clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    int status = 0;
+    while (::waitpid(-pid_, &status, WNOHANG) > 0) {
+    }
+    if (::kill(-pid_, 0) != 0 && errno == ESRCH)
+      break;
+    if (clock::now() >= deadline)
+      break;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  reaped_ = true;
+  pid_ = -1;
+}
+
+} // namespace minidns::servers
