@@ -14,16 +14,22 @@ namespace minidns {
 namespace {
 
 /// The type each [minidns] key must have in a config file.
-enum class kind { integer, boolean, string, duration };
+enum class kind { integer, boolean, string, duration, string_list };
 
 const std::map<std::string, kind>& known_keys() {
   static const std::map<std::string, kind> keys{
-      {"endpoint", kind::string},       {"udp-sockets", kind::integer},
-      {"socket-buffer", kind::integer}, {"source-v4", kind::string},
-      {"source-v6", kind::string},      {"ipv6", kind::boolean},
-      {"max-in-flight", kind::integer}, {"drain-timeout", kind::duration},
-      {"linger", kind::duration},       {"zmq-hwm", kind::integer},
+      {"endpoint", kind::string},
+      {"udp-sockets", kind::integer},
+      {"socket-buffer", kind::integer},
+      {"source-v4", kind::string},
+      {"source-v6", kind::string},
+      {"ipv6", kind::boolean},
+      {"max-in-flight", kind::integer},
+      {"drain-timeout", kind::duration},
+      {"linger", kind::duration},
+      {"zmq-hwm", kind::integer},
       {"log-level", kind::string},
+      {"allow-destinations", kind::string_list},
   };
   return keys;
 }
@@ -38,6 +44,15 @@ bool has_kind(const caf::config_value& v, kind k) {
     return caf::holds_alternative<std::string>(v);
   case kind::duration:
     return caf::holds_alternative<caf::timespan>(v);
+  case kind::string_list: {
+    auto* xs = caf::get_if<caf::config_value::list>(&v);
+    if (xs == nullptr)
+      return false;
+    for (auto& x : *xs)
+      if (!caf::holds_alternative<std::string>(x))
+        return false;
+    return true;
+  }
   }
   return false;
 }
@@ -52,6 +67,8 @@ const char* describe(kind k) {
     return "a quoted string";
   case kind::duration:
     return "a duration such as 5s or 500ms";
+  case kind::string_list:
+    return "a list of quoted strings such as [\"192.0.2.0/24\"]";
   }
   return "?";
 }
@@ -93,7 +110,9 @@ config::config() {
       .add(values.linger, "linger", "time to deliver the last replies at exit")
       .add(values.zmq_hwm, "zmq-hwm", "ZeroMQ high-water mark, in messages")
       .add(values.log_level, "log-level",
-           "trace, debug, info, warn, error, critical or off");
+           "trace, debug, info, warn, error, critical or off")
+      .add(values.allow_destinations, "allow-destinations",
+           "CIDR prefixes casts may aim at; empty allows all");
 }
 
 std::vector<std::string> check_file_types(const caf::settings& raw) {
@@ -161,7 +180,22 @@ std::vector<std::string> validate(const settings& s) {
     bad("log-level", "expected trace, debug, info, warn, error, critical or "
                      "off, got '" +
                          s.log_level + "'");
+  for (auto& text : s.allow_destinations) {
+    std::string why;
+    if (!net::parse_prefix(text, why))
+      bad("allow-destinations", why);
+  }
   return problems;
+}
+
+net::prefix_list allowed_destinations(const settings& s) {
+  std::vector<net::ip_prefix> prefixes;
+  for (auto& text : s.allow_destinations) {
+    std::string why;
+    if (auto p = net::parse_prefix(text, why))
+      prefixes.push_back(*p);
+  }
+  return net::prefix_list{std::move(prefixes)};
 }
 
 std::vector<std::string> config::load(int argc, char** argv) {
@@ -175,8 +209,8 @@ std::vector<std::string> config::load(int argc, char** argv) {
     auto eq = arg.find('=');
     const std::string prefix = "--minidns.";
     auto key = eq == std::string::npos || arg.compare(0, prefix.size(), prefix)
-                 ? std::string{}
-                 : arg.substr(prefix.size(), eq - prefix.size());
+                   ? std::string{}
+                   : arg.substr(prefix.size(), eq - prefix.size());
     auto k = known_keys().find(key);
     if (k == known_keys().end() || k->second != kind::boolean) {
       ++i;

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "net/prefix.hpp"
+
 namespace minidns {
 
 /// Every setting of the [minidns] group, with its default.
@@ -25,6 +27,8 @@ struct settings {
   caf::timespan linger = std::chrono::seconds(2); ///< unsent replies at exit
   uint64_t zmq_hwm = 100000;      ///< ZeroMQ high-water mark, messages
   std::string log_level = "info"; ///< trace ... critical, off
+  /// CIDR prefixes casts may aim at; empty allows every destination.
+  std::vector<std::string> allow_destinations;
 };
 
 /// The CAF configuration of the minidns daemon: CAF's own settings plus the
@@ -40,6 +44,9 @@ public:
 
   settings values;
 };
+
+/// The parsed allowlist of a validated `settings`.
+net::prefix_list allowed_destinations(const settings& s);
 
 /// Checks ranges and formats of `s`; returns one message per problem.
 std::vector<std::string> validate(const settings& s);

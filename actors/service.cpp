@@ -21,6 +21,16 @@ service start_service(caf::actor_system& sys, const settings& s) {
   zo.max_in_flight = s.max_in_flight;
   zo.hwm = s.zmq_hwm;
   zo.linger = std::chrono::duration_cast<std::chrono::milliseconds>(s.linger);
+  zo.allowed = allowed_destinations(s);
+  if (zo.allowed.empty())
+    spdlog::info("every destination allowed (minidns.allow-destinations is "
+                 "empty)");
+  else {
+    std::string list;
+    for (auto& p : s.allow_destinations)
+      list += (list.empty() ? "" : ", ") + p;
+    spdlog::info("destinations limited to {}", list);
+  }
   // Bind ZeroMQ first: a taken endpoint is the likeliest start-up failure.
   auto link = bind_zmq_link(zo);
   auto engine = start_udp_engine(uo);

@@ -13,8 +13,8 @@
 #include <stdexcept>
 #include <sys/eventfd.h>
 #include <thread>
-#include <unordered_map>
 #include <unistd.h>
+#include <unordered_map>
 #include <vector>
 #include <zmq.hpp>
 
@@ -210,7 +210,8 @@ private:
                 std::to_string(parts.size()) + " frames"));
         continue;
       }
-      auto decoded = messages::decode_cast(parts[0].data(), parts[0].size());
+      auto decoded = messages::decode_cast(parts[0].data(), parts[0].size(),
+                                           &opts_.allowed);
       if (!decoded.ok) {
         invalid_.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("invalid cast: {}", decoded.error);
@@ -303,7 +304,6 @@ private:
   uint64_t in_flight_ = 0; ///< requests running plus replies queued
   std::unordered_map<std::string, std::deque<std::string>> backlog_;
   uint64_t backlog_count_ = 0; ///< replies in backlog_
-
 
   std::atomic<uint64_t> casts_{0};
   std::atomic<uint64_t> invalid_{0};

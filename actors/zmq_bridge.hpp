@@ -5,6 +5,7 @@
 /// that sent the cast.
 
 #include "actors/interfaces.hpp"
+#include "net/prefix.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 #include <cstdint>
@@ -21,6 +22,7 @@ struct zmq_link_options {
   uint64_t max_in_flight = 100000; ///< stop reading casts at this many
   uint64_t hwm = 100000;           ///< ZeroMQ high-water marks
   std::chrono::milliseconds linger{2000};
+  net::prefix_list allowed; ///< destinations casts may aim at
 };
 
 /// Counters of the ZeroMQ thread, readable from any thread.

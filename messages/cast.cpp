@@ -498,7 +498,8 @@ struct decode_state {
 };
 
 /// Validates the fields in the documented order. Throws field_error.
-cast validate(const top_map& t, const msgpack::object& root, decode_state& st) {
+cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
+              const net::prefix_list* allowed) {
   // Objects of the unique entries, by key.
   auto object_for = [&](std::string_view key) -> const msgpack::object* {
     for (size_t i = 0; i < t.entries.size(); ++i) {
@@ -587,6 +588,9 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st) {
   auto ep = net::parse_destination(str_of(dest), err);
   if (!ep)
     fail(key_destination, err.empty() ? "invalid address" : err);
+  if (allowed != nullptr && !allowed->allows(*ep))
+    fail(key_destination,
+         ep->to_string() + " is not in minidns.allow-destinations");
   c.destination = *ep;
 
   double s = 0;
@@ -640,7 +644,8 @@ std::string invalid_reply(const top_map& t, const decode_state& st,
   return encode_error(reason, t.request_id.value_or(std::string_view{}));
 }
 
-decode_result decode_impl(const uint8_t* p, size_t n) {
+decode_result decode_impl(const uint8_t* p, size_t n,
+                          const net::prefix_list* allowed) {
   decode_result r;
   if (n > max_frame_size) {
     r.error = "frame too large (" + std::to_string(n) + " bytes, limit " +
@@ -657,7 +662,7 @@ decode_result decode_impl(const uint8_t* p, size_t n) {
   }
   const auto root = unpack_checked({reinterpret_cast<const char*>(p), n});
   try {
-    cast c = validate(t, root.get(), st);
+    cast c = validate(t, root.get(), st, allowed);
     c.request_id = std::string(t.request_id.value_or(std::string_view{}));
     if (c.kind == method::poll_for_serial_number) {
       const uint32_t keys = status_keys + (t.request_id ? 1 : 0);
@@ -855,9 +860,10 @@ void append_json(std::string& out, const msgpack::object& o) {
 
 // ---------------------------------------------------------------------------
 
-decode_result decode_cast(const void* data, size_t size) noexcept {
+decode_result decode_cast(const void* data, size_t size,
+                          const net::prefix_list* allowed) noexcept {
   try {
-    return decode_impl(static_cast<const uint8_t*>(data), size);
+    return decode_impl(static_cast<const uint8_t*>(data), size, allowed);
   } catch (const std::exception& e) {
     // Only allocation failures or a msgpack-c surprise get here.
     try {

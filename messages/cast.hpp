@@ -4,6 +4,7 @@
 /// calls these on raw frames.
 
 #include "net/endpoint.hpp"
+#include "net/prefix.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -63,7 +64,10 @@ struct decode_result {
 
 /// Decodes one frame of untrusted bytes. Never throws; safe on any input
 /// (fuzzed). Unknown top-level keys are ignored; duplicate keys are errors.
-decode_result decode_cast(const void* data, size_t size) noexcept;
+/// With `allowed`, a destination outside the list is refused like any
+/// other bad field ("destination: ... is not in minidns.allow-destinations").
+decode_result decode_cast(const void* data, size_t size,
+                          const net::prefix_list* allowed = nullptr) noexcept;
 
 /// Final status of a poll.
 enum class status : uint8_t { success, error };

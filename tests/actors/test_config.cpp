@@ -126,3 +126,23 @@ TEST(Config, BooleansTakeTrueOrFalseOnTheCommandLine) {
   EXPECT_TRUE(mentions(load({"--minidns.ipv6=maybe"}),
                        "minidns.ipv6: expected true or false"));
 }
+
+TEST(Config, AllowlistIsParsedAndChecked) {
+  auto path = write_temp(
+    "[minidns]\nallow-destinations=[\"192.0.2.0/24\", \"2001:db8::/32\"]\n");
+  settings s;
+  auto p = load({"--config-file=" + path}, &s);
+  EXPECT_TRUE(p.empty()) << (p.empty() ? "" : p[0]);
+  auto list = allowed_destinations(s);
+  std::string err;
+  EXPECT_TRUE(list.allows(*net::parse_destination("192.0.2.7", err)));
+  EXPECT_FALSE(list.allows(*net::parse_destination("192.0.3.7", err)));
+  EXPECT_TRUE(mentions(file_problems("[minidns]\nallow-destinations=5\n"),
+                       "minidns.allow-destinations: expected a list"));
+  EXPECT_TRUE(
+    mentions(file_problems("[minidns]\nallow-destinations=[1]\n"),
+             "minidns.allow-destinations: expected a list"));
+  settings bad;
+  bad.allow_destinations = {"192.0.2.0/24", "nonsense"};
+  EXPECT_TRUE(mentions(validate(bad), "minidns.allow-destinations: not an IP"));
+}

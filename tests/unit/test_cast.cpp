@@ -1269,3 +1269,32 @@ TEST(Cast, LargestFramesStayBoundedInMemory) {
 }
 
 } // namespace
+
+TEST(Cast, DestinationsOutsideTheAllowlistAreRefused) {
+  std::string err;
+  minidns::net::prefix_list allowed{
+    {*minidns::net::parse_prefix("192.0.2.0/24", err)}};
+  auto inside = minidns::messages::encode_cast(
+    minidns::messages::method::poll_for_serial_number, "example.com.", 1,
+    "192.0.2.53", 1, 1, 0);
+  auto ok = minidns::messages::decode_cast(inside.data(), inside.size(),
+                                           &allowed);
+  EXPECT_TRUE(ok.ok) << ok.error;
+  auto outside = minidns::messages::encode_cast(
+    minidns::messages::method::poll_for_serial_number, "example.com.", 1,
+    "198.51.100.1:5353", 1, 1, 0);
+  auto refused = minidns::messages::decode_cast(outside.data(), outside.size(),
+                                                &allowed);
+  ASSERT_FALSE(refused.ok);
+  EXPECT_EQ(refused.error,
+            "destination: 198.51.100.1:5353 is not in "
+            "minidns.allow-destinations");
+  auto reply = minidns::messages::decode_reply(
+    refused.error_reply.data(), refused.error_reply.size(), err);
+  ASSERT_TRUE(reply) << err;
+  EXPECT_EQ(reply->method, "update_status");
+  EXPECT_EQ(reply->status, "ERROR");
+  EXPECT_EQ(reply->error, refused.error);
+  // Without a list, the same cast is fine.
+  EXPECT_TRUE(minidns::messages::decode_cast(outside.data(), outside.size()).ok);
+}
