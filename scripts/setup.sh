@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what minidns needs from Debian's packages, then configures and
-# builds it into build/. Idempotent; run as root (or with sudo available).
+# builds it into build/ (or $MINIDNS_BUILD_DIR). Idempotent; run as root (or
+# with sudo available).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,7 @@ if ((${#missing[@]})); then
 fi
 
 build_type="${MINIDNS_BUILD_TYPE:-RelWithDebInfo}"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$build_type" ${MINIDNS_CMAKE_ARGS:-}
+build_dir="${MINIDNS_BUILD_DIR:-build}"
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" ${MINIDNS_CMAKE_ARGS:-}
 # Two cores: more jobs than that only swap and thrash.
-cmake --build build -j "${MINIDNS_JOBS:-2}"
+cmake --build "$build_dir" -j "${MINIDNS_JOBS:-2}"

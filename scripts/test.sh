@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cd build
+cd "${MINIDNS_BUILD_DIR:-build}"
 ctest --output-on-failure -j "${MINIDNS_TEST_JOBS:-2}" --timeout 600
