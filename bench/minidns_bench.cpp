@@ -282,26 +282,49 @@ public:
     outstanding_ = ::send(fd_, buf, len, 0) == static_cast<ssize_t>(len);
   }
 
-  /// Reads a reply; returns its round trip in ns when it is the answer to
-  /// the outstanding query with the zone's serial, -1 otherwise.
+  /// Reads every datagram queued on the socket (stale replies to earlier
+  /// queries included); returns the round trip in ns when one is the answer
+  /// to the outstanding query with the zone's serial, -1 otherwise (with
+  /// the reason in last_problem()).
   int64_t receive() {
-    uint8_t buf[4096];
-    auto n = ::recv(fd_, buf, sizeof(buf), 0);
-    int64_t t = now_ns();
-    if (n <= 0 || !outstanding_)
-      return -1;
-    auto info =
-        minidns::net::check_reply(buf, static_cast<size_t>(n),
-                                  {minidns::net::query_kind::soa, id_, wire_});
-    if (info.match != minidns::net::reply_match::accepted ||
-        info.soa != minidns::net::soa_state::found ||
-        info.serial != zone_serial(zone_)) {
-      ++bad_;
-      return -1;
+    int64_t rtt = -1;
+    for (;;) {
+      uint8_t buf[4096];
+      auto n = ::recv(fd_, buf, sizeof(buf), MSG_DONTWAIT);
+      int64_t t = now_ns();
+      if (n <= 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+          problem_ = std::string("recv: ") + std::strerror(errno);
+        return rtt;
+      }
+      if (!outstanding_) {
+        problem_ = "a reply with no query outstanding";
+        continue;
+      }
+      auto info = minidns::net::check_reply(
+          buf, static_cast<size_t>(n),
+          {minidns::net::query_kind::soa, id_, wire_});
+      if (info.match == minidns::net::reply_match::wrong_id) {
+        problem_ = "a late reply to an earlier query";
+        continue;
+      }
+      if (info.match != minidns::net::reply_match::accepted ||
+          info.soa != minidns::net::soa_state::found ||
+          info.serial != zone_serial(zone_)) {
+        problem_ = "reply not accepted (match " +
+                   std::to_string(static_cast<int>(info.match)) + ", rcode " +
+                   std::to_string(info.rcode) + ", soa " +
+                   std::to_string(static_cast<int>(info.soa)) + ", serial " +
+                   std::to_string(info.serial) + ")";
+        ++bad_;
+        continue;
+      }
+      outstanding_ = false;
+      rtt = t - sent_ns_;
     }
-    outstanding_ = false;
-    return t - sent_ns_;
   }
+
+  const std::string& last_problem() const { return problem_; }
 
   bool outstanding() const { return outstanding_; }
   int64_t sent_ns() const { return sent_ns_; }
@@ -320,6 +343,7 @@ private:
   int64_t sent_ns_ = 0;
   bool outstanding_ = false;
   uint64_t bad_ = 0, lost_ = 0;
+  std::string problem_ = "no reply";
 };
 
 /// Asks NSD for every zone's SOA, one at a time; all must answer with the
@@ -335,18 +359,21 @@ int mode_check(options& o) {
   for (unsigned i = 0; i < zones;) {
     p.send(i);
     pollfd pfd{p.fd(), POLLIN, 0};
-    if (::poll(&pfd, 1, 200) == 1 && p.receive() >= 0) {
+    int ready = ::poll(&pfd, 1, 200);
+    if (ready == 1 && p.receive() >= 0) {
       ++ok;
       ++i;
       continue;
     }
     if (now_ns() > give_up) {
-      std::fprintf(stderr, "check: zone %s did not answer with serial %u\n",
-                   zone_name(i).c_str(), zone_serial(i));
+      std::fprintf(stderr,
+                   "check: zone %s did not answer with serial %u within %.0f "
+                   "s: %s\n",
+                   zone_name(i).c_str(), zone_serial(i), wait,
+                   ready == 1 ? p.last_problem().c_str() : "no reply");
       return 1;
     }
-    if (i == 0)
-      ::usleep(50000); // the server may still be loading
+    ::usleep(50000); // the server may still be starting or loading
   }
   std::printf("check: %u zones answer with their serials\n", ok);
   return 0;
@@ -555,10 +582,14 @@ private:
   std::string endpoint_;
 };
 
-/// `perf record` attached to a process for the length of a run.
-class perf_recorder {
+/// A tool attached to minidns for the length of a run: `perf record -o
+/// FILE ARGS -p PID`, or any command given as words, to which `-p PID` is
+/// appended (e.g. "strace -c -f -o FILE"). Stopped with SIGINT.
+class attached_tool {
 public:
-  perf_recorder(pid_t target, const std::string& out, const std::string& args) {
+  attached_tool(pid_t target, std::vector<std::string> words) {
+    words.push_back("-p");
+    words.push_back(std::to_string(target));
     pid_ = ::fork();
     if (pid_ == 0) {
       int null = ::open("/dev/null", O_RDWR);
@@ -566,21 +597,16 @@ public:
       ::dup2(null, 1);
       ::dup2(null, 2);
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      std::vector<std::string> words{"perf", "record", "-o",
-                                     out,    "-p",     std::to_string(target)};
-      std::istringstream extra(args);
-      for (std::string w; extra >> w;)
-        words.push_back(w);
       std::vector<char*> argv;
       for (auto& w : words)
         argv.push_back(const_cast<char*>(w.c_str()));
       argv.push_back(nullptr);
-      ::execvp("perf", argv.data());
+      ::execvp(argv[0], argv.data());
       ::_exit(127);
     }
     ::usleep(300000); // let it attach
   }
-  ~perf_recorder() {
+  ~attached_tool() {
     if (pid_ > 0) {
       ::kill(pid_, SIGINT);
       ::waitpid(pid_, nullptr, 0);
@@ -590,6 +616,15 @@ public:
 private:
   pid_t pid_ = -1;
 };
+
+/// Splits a command line at spaces.
+std::vector<std::string> words_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string w; in >> w;)
+    out.push_back(w);
+  return out;
+}
 
 // ---------------------------------------------------------------- casts
 
@@ -862,7 +897,7 @@ void add_percentiles(result_line& res, const std::string& prefix,
 struct run_setup {
   std::string binary;
   std::string log_dir;
-  std::string perf_out, perf_args;
+  std::string perf_out, perf_args, attach;
   bool keep_log = false;
   double stop_timeout = 60;
 
@@ -872,6 +907,7 @@ struct run_setup {
     log_dir = o.str("log-dir", "/tmp");
     perf_out = o.str("perf", "");
     perf_args = o.str("perf-args", "-F 499 -g");
+    attach = o.str("attach", "");
     keep_log = o.count("keep-log", 0) != 0;
   }
 
@@ -886,6 +922,21 @@ struct run_setup {
     std::printf("  minidns pid %d at %s, log %s\n", static_cast<int>(d->pid()),
                 d->endpoint().c_str(), log.c_str());
     return d;
+  }
+
+  /// Attaches `perf record` (--perf) or another tool (--attach) to minidns
+  /// until the result is destroyed.
+  std::vector<std::unique_ptr<attached_tool>>
+  attach_tools(const daemon_process& d) const {
+    std::vector<std::unique_ptr<attached_tool>> tools;
+    if (!perf_out.empty()) {
+      auto w = words_of("perf record -o " + perf_out + " " + perf_args);
+      tools.push_back(std::make_unique<attached_tool>(d.pid(), w));
+    }
+    if (!attach.empty())
+      tools.push_back(
+          std::make_unique<attached_tool>(d.pid(), words_of(attach)));
+    return tools;
   }
 
   daemon_summary stop(std::unique_ptr<daemon_process>& d) {
@@ -929,10 +980,7 @@ int mode_poll(options& o) {
     casts.push_back(make_template(method::poll_for_serial_number, zone_name(z),
                                   zone_serial(z), dest, timeout, 0, retries));
   auto d = setup.start(o.daemon_args, "poll");
-  std::unique_ptr<perf_recorder> perf;
-  if (!setup.perf_out.empty())
-    perf = std::make_unique<perf_recorder>(d->pid(), setup.perf_out,
-                                           setup.perf_args);
+  auto perf = setup.attach_tools(*d);
   tracker tr(n);
   {
     dealer dl(d->endpoint(), 100000);
@@ -964,7 +1012,7 @@ int mode_poll(options& o) {
       }
     }
     int64_t end = now_ns();
-    perf.reset();
+    perf.clear();
     auto lat = summarize(tr.latencies());
     double secs = static_cast<double>(end - start) / 1e9;
     double rate = static_cast<double>(tr.counts.ok) / secs;
@@ -1032,10 +1080,7 @@ int mode_notify(options& o) {
     casts.push_back(make_template(method::notify_zone_changed, zone_name(z),
                                   std::nullopt, dest, timeout, 0, retries));
   auto d = setup.start(o.daemon_args, "notify");
-  std::unique_ptr<perf_recorder> perf;
-  if (!setup.perf_out.empty())
-    perf = std::make_unique<perf_recorder>(d->pid(), setup.perf_out,
-                                           setup.perf_args);
+  auto perf = setup.attach_tools(*d);
   tracker tr(n);
   auto check = [](uint32_t, const minidns::messages::reply& r) {
     return "unexpected reply to a notify: " + r.method + " " + r.error;
@@ -1078,7 +1123,7 @@ int mode_notify(options& o) {
       zmq_poll(&item, 1, 50);
       tr.drain(dl.socket(), check, now_ns);
     }
-    perf.reset();
+    perf.clear();
     auto s = setup.stop(d);
     resp.stop();
     rt.join();
@@ -1332,10 +1377,7 @@ int mode_scale(options& o) {
   auto d = setup.start(o.daemon_args, "scale");
   ::usleep(200000);
   uint64_t baseline_kb = proc_status_kb(d->pid(), "VmRSS:");
-  std::unique_ptr<perf_recorder> perf;
-  if (!setup.perf_out.empty())
-    perf = std::make_unique<perf_recorder>(d->pid(), setup.perf_out,
-                                           setup.perf_args);
+  auto perf = setup.attach_tools(*d);
   tracker tr(n);
   auto check = [](uint32_t, const minidns::messages::reply& r) -> std::string {
     if (r.method != "update_status")
@@ -1391,7 +1433,7 @@ int mode_scale(options& o) {
     }
   }
   uint64_t hwm_kb = proc_status_kb(d->pid(), "VmHWM:");
-  perf.reset();
+  perf.clear();
   auto s = setup.stop(d);
   silent.stop();
   st.join();

@@ -67,8 +67,15 @@ if [ ! -f "$build/build.ninja" ] || [ ! -x "$build/minidns" ]; then
   scripts/setup.sh
 fi
 # The bench targets (a no-op when up to date; build/ may predate bench/).
-cmake --build "$build" --target minidns minidns_bench minidns_responder \
-  -j "${MINIDNS_JOBS:-2}" >/dev/null
+build_log=$(mktemp)
+if ! cmake --build "$build" --target minidns minidns_bench minidns_responder \
+  -j "${MINIDNS_JOBS:-2}" >"$build_log" 2>&1; then
+  cat "$build_log" >&2
+  rm -f "$build_log"
+  log "bench: build failed"
+  exit 1
+fi
+rm -f "$build_log"
 bench_bin="$build/bench/minidns_bench"
 responder_bin="$build/bench/minidns_responder"
 
@@ -97,7 +104,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "== minidns benchmark, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
   "$(free -g | awk '/^Mem:/ {print $2}') GiB, kernel $(uname -r)"
-echo "versions: minidns $(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
+echo "versions: minidns $(git describe --always --dirty 2>/dev/null || echo '?')" \
   "($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt")," \
   "$build/), $("$nsd_bin" -v 2>&1 | head -1)," \
   "dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p')"
@@ -294,8 +301,14 @@ printf '%-44s %14s %16s %7s %10s %s\n' "3. polls in flight at once (peak)" \
   "$m_peak" "$scale_count" "" "" "$(verdict "$m_peak" "$scale_count" '>=')"
 printf '%-44s %14s %16s %7s %10s %s\n' "3. ERROR statuses received (timeout)" \
   "$m_ok" "$scale_count" "" "all" "$(verdict "$m_ok" "$scale_count" '>=')"
+if awk -v n="$m_ok" 'BEGIN {exit !(n > 0)}'; then
+  late_verdict=$(verdict "$m_late_ms" 20 '<')
+else
+  # No status came back: there is no lateness to measure.
+  m_late_ms="-" m_late_cast_ms="-" late_verdict="MISSED (no status)"
+fi
 printf '%-44s %14s %16s %7s %10s %s\n' "3. timer lateness p99, ms (from query out)" \
-  "$m_late_ms" "" "" "< 20" "$(verdict "$m_late_ms" 20 '<')"
+  "$m_late_ms" "" "" "< 20" "$late_verdict"
 printf '%-44s %14s %16s %7s %10s %s\n' "   (upper bound: from cast sent), ms" \
   "$m_late_cast_ms" "" "" "" ""
 printf '%-44s %14.0f %16s %7s %10s %s\n' "4. added latency p50, us (at $latency_rate/s)" \
