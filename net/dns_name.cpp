@@ -1,5 +1,7 @@
 #include "net/dns_name.hpp"
 
+#include "net/text.hpp"
+
 #include <cstdint>
 
 namespace minidns::net {
@@ -16,15 +18,6 @@ unsigned digit(char c) {
 
 uint8_t lower(uint8_t c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + ('a' - 'A')) : c;
-}
-
-std::string quoted(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '\'';
-  out += s;
-  out += '\'';
-  return out;
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 #include "net/endpoint.hpp"
 
+#include "net/text.hpp"
+
 #include <arpa/inet.h>
 #include <cstddef>
 #include <cstring>
@@ -20,15 +22,6 @@ constexpr size_t max_port_digits = 5;
 
 constexpr uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0,    0,
                                           0, 0, 0, 0, 0xff, 0xff};
-
-std::string quoted(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '\'';
-  out += s;
-  out += '\'';
-  return out;
-}
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
