@@ -356,17 +356,20 @@ std::optional<std::string> pool_manager::receive_raw(milliseconds timeout) {
   return std::move(frames[0]);
 }
 
+messages::reply decode_or_throw(const std::string& raw) {
+  std::string error;
+  auto r = messages::decode_reply(raw.data(), raw.size(), error);
+  if (!r)
+    throw std::runtime_error("undecodable reply (" + error + "): " +
+                             messages::msgpack_to_json(raw.data(), raw.size()));
+  return std::move(*r);
+}
+
 std::optional<messages::reply> pool_manager::receive(milliseconds timeout) {
   auto raw = receive_raw(timeout);
   if (!raw)
     return std::nullopt;
-  std::string error;
-  auto r = messages::decode_reply(raw->data(), raw->size(), error);
-  if (!r)
-    throw std::runtime_error(
-        "undecodable reply (" + error +
-        "): " + messages::msgpack_to_json(raw->data(), raw->size()));
-  return r;
+  return decode_or_throw(*raw);
 }
 
 } // namespace minidns::it

@@ -96,6 +96,10 @@ private:
   bool eof_ = false;
 };
 
+/// Decodes a reply frame; throws std::runtime_error, with the frame as
+/// JSON, when it is not a reply (a test failure, not a skip).
+messages::reply decode_or_throw(const std::string& raw);
+
 /// A pool manager: a ZeroMQ DEALER connected to minidns.
 class pool_manager {
 public:

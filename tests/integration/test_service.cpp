@@ -12,6 +12,7 @@
 #include "harness.hpp"
 #include "messages/cast.hpp"
 #include "responder.hpp"
+#include "support/msgpack_build.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -44,126 +45,7 @@ constexpr auto reply_wait = 10000ms;
 // ---------------------------------------------------------------------------
 // Building msgpack by hand, so that casts can be broken on purpose.
 
-using packer = msgpack::packer<msgpack::sbuffer>;
-using kv = std::pair<std::string, std::string>; ///< raw key/value bytes
-
-std::string bytes(const msgpack::sbuffer& b) {
-  return {b.data(), b.size()};
-}
-
-/// msgpack of an integer (the shortest encoding).
-std::string mp_int(int64_t v) {
-  msgpack::sbuffer b;
-  msgpack::pack(b, v);
-  return bytes(b);
-}
-
-std::string mp_uint(uint64_t v) {
-  msgpack::sbuffer b;
-  msgpack::pack(b, v);
-  return bytes(b);
-}
-
-std::string mp_str(std::string_view s) {
-  msgpack::sbuffer b;
-  packer pk(b);
-  pk.pack_str(static_cast<uint32_t>(s.size()));
-  pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
-  return bytes(b);
-}
-
-/// A str8 even where a fixstr would do: echoes must keep the encoding.
-std::string mp_str8(std::string_view s) {
-  std::string out = "\xd9";
-  out += static_cast<char>(s.size());
-  out += s;
-  return out;
-}
-
-std::string mp_bin(std::string_view s) {
-  msgpack::sbuffer b;
-  packer pk(b);
-  pk.pack_bin(static_cast<uint32_t>(s.size()));
-  pk.pack_bin_body(s.data(), static_cast<uint32_t>(s.size()));
-  return bytes(b);
-}
-
-/// float32 on the wire (msgpack-c would pack integral floats as ints).
-std::string mp_f32(float f) {
-  uint32_t bits = 0;
-  std::memcpy(&bits, &f, sizeof bits);
-  std::string out(1, '\xca');
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out += static_cast<char>((bits >> shift) & 0xff);
-  return out;
-}
-
-std::string mp_f64(double d) {
-  uint64_t bits = 0;
-  std::memcpy(&bits, &d, sizeof bits);
-  std::string out(1, '\xcb');
-  for (int shift = 56; shift >= 0; shift -= 8)
-    out += static_cast<char>((bits >> shift) & 0xff);
-  return out;
-}
-
-const std::string mp_nil = "\xc0";
-const std::string mp_true = "\xc3";
-
-std::string mp_map_raw(const std::vector<kv>& entries) {
-  msgpack::sbuffer b;
-  packer(b).pack_map(static_cast<uint32_t>(entries.size()));
-  std::string out = bytes(b);
-  for (const auto& [k, v] : entries)
-    out += k + v;
-  return out;
-}
-
-/// A map with string keys and encoded values.
-std::string mp_map(const std::vector<kv>& entries) {
-  std::vector<kv> keyed;
-  for (const auto& [k, v] : entries)
-    keyed.emplace_back(mp_str(k), v);
-  return mp_map_raw(keyed);
-}
-
-std::string mp_array(const std::vector<std::string>& items) {
-  msgpack::sbuffer b;
-  packer(b).pack_array(static_cast<uint32_t>(items.size()));
-  std::string out = bytes(b);
-  for (const auto& i : items)
-    out += i;
-  return out;
-}
-
-/// A cast as an ordered list of top-level entries (string keys), so that a
-/// test can change, drop or repeat any field.
-struct fields {
-  std::vector<kv> entries;
-
-  /// Replaces the value of `key`, or appends it.
-  fields& set(const std::string& key, std::string raw) {
-    for (auto& [k, v] : entries)
-      if (k == key) {
-        v = std::move(raw);
-        return *this;
-      }
-    entries.emplace_back(key, std::move(raw));
-    return *this;
-  }
-  fields& drop(const std::string& key) {
-    entries.erase(std::remove_if(entries.begin(), entries.end(),
-                                 [&](const kv& e) { return e.first == key; }),
-                  entries.end());
-    return *this;
-  }
-  /// Appends `key` even when present (a duplicate).
-  fields& add(const std::string& key, std::string raw) {
-    entries.emplace_back(key, std::move(raw));
-    return *this;
-  }
-  std::string encode() const { return mp_map(entries); }
-};
+using namespace minidns::test;
 
 std::string domain(std::string_view name, std::optional<uint64_t> serial) {
   std::vector<kv> d{{"name", mp_str(name)}};
@@ -258,13 +140,8 @@ std::optional<reply_frame> receive(pool_manager& pm,
   auto raw = pm.receive_raw(timeout);
   if (!raw)
     return std::nullopt;
-  std::string error;
-  auto r = messages::decode_reply(raw->data(), raw->size(), error);
-  if (!r)
-    throw std::runtime_error(
-        "undecodable reply (" + error +
-        "): " + messages::msgpack_to_json(raw->data(), raw->size()));
-  return reply_frame{std::move(*raw), std::move(*r)};
+  auto r = decode_or_throw(*raw);
+  return reply_frame{std::move(*raw), std::move(r)};
 }
 
 std::string summary(const std::vector<reply_frame>& replies) {
@@ -2238,7 +2115,8 @@ TEST_F(Allowlist, CastsToOtherDestinationsAreRefusedAndNothingIsSent) {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
   auto outside = "127.0.0.9:" + std::to_string(ntohs(sin.sin_port));
   auto cfg = write_config(
-      "allowlist", "[minidns]\nallow-destinations=[\"127.0.0.1/32\", \"::1\"]\n");
+      "allowlist",
+      "[minidns]\nallow-destinations=[\"127.0.0.1/32\", \"::1\"]\n");
   start({"--config-file=" + cfg});
 
   auto got = poll_once(*pm, poll_cast("deny.test.", 1, outside, 0.2));
@@ -2259,8 +2137,8 @@ TEST_F(Allowlist, CastsToOtherDestinationsAreRefusedAndNothingIsSent) {
   // anything minidns sent to the outside server would have arrived.
   barrier(r);
   char buf[512];
-  EXPECT_LT(::recv(fd, buf, sizeof(buf), 0), 0) << "a packet left for "
-                                                 << outside;
+  EXPECT_LT(::recv(fd, buf, sizeof(buf), 0), 0)
+      << "a packet left for " << outside;
   ::close(fd);
 }
 

@@ -3,6 +3,7 @@
 // so the encoder and decoder cannot hide each other's mistakes.
 
 #include "messages/cast.hpp"
+#include "support/msgpack_build.hpp"
 
 #include <atomic>
 #include <cmath>
@@ -55,128 +56,31 @@ using namespace std::chrono_literals;
 // ---------------------------------------------------------------------------
 // Building frames.
 
-using packer = msgpack::packer<msgpack::sbuffer>;
-
-std::string bytes(const msgpack::sbuffer& b) {
-  return {b.data(), b.size()};
-}
-
-template <class T>
-std::string raw(const T& v) {
-  msgpack::sbuffer b;
-  msgpack::pack(b, v);
-  return bytes(b);
-}
-
-std::string raw_str(std::string_view s) {
-  msgpack::sbuffer b;
-  packer pk(b);
-  pk.pack_str(static_cast<uint32_t>(s.size()));
-  pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
-  return bytes(b);
-}
-
-// msgpack-c packs integral floats (3.0) as integers, so floats are
-// written by hand to test how a float on the wire is treated.
-std::string raw_f32(float f) {
-  uint32_t bits = 0;
-  std::memcpy(&bits, &f, sizeof bits);
-  std::string out(1, '\xca');
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out += static_cast<char>((bits >> shift) & 0xff);
-  return out;
-}
-
-std::string raw_f64(double d) {
-  uint64_t bits = 0;
-  std::memcpy(&bits, &d, sizeof bits);
-  std::string out(1, '\xcb');
-  for (int shift = 56; shift >= 0; shift -= 8)
-    out += static_cast<char>((bits >> shift) & 0xff);
-  return out;
-}
-
-const std::string nil = std::string(1, '\xc0');
-
-using kv = std::pair<std::string, std::string>; // raw key, raw value
-
-/// A map from already encoded keys and values.
-std::string raw_map_raw_keys(const std::vector<kv>& entries) {
-  msgpack::sbuffer b;
-  packer(b).pack_map(static_cast<uint32_t>(entries.size()));
-  std::string out = bytes(b);
-  for (const auto& [k, v] : entries)
-    out += k + v;
-  return out;
-}
-
-/// A map with string keys and already encoded values.
-std::string raw_map(const std::vector<kv>& entries) {
-  std::vector<kv> keyed;
-  keyed.reserve(entries.size());
-  for (const auto& [k, v] : entries)
-    keyed.emplace_back(raw_str(k), v);
-  return raw_map_raw_keys(keyed);
-}
-
-std::string raw_array(const std::vector<std::string>& items) {
-  msgpack::sbuffer b;
-  packer(b).pack_array(static_cast<uint32_t>(items.size()));
-  std::string out = bytes(b);
-  for (const auto& i : items)
-    out += i;
-  return out;
-}
-
-/// The top-level fields of a cast, in order, with raw values.
-struct fields {
-  std::vector<kv> entries;
-
-  fields& set(const std::string& key, std::string value) {
-    for (auto& e : entries) {
-      if (e.first == key) {
-        e.second = std::move(value);
-        return *this;
-      }
-    }
-    entries.emplace_back(key, std::move(value));
-    return *this;
-  }
-  fields& erase(const std::string& key) {
-    for (auto it = entries.begin(); it != entries.end(); ++it) {
-      if (it->first == key) {
-        entries.erase(it);
-        break;
-      }
-    }
-    return *this;
-  }
-  std::string frame() const { return raw_map(entries); }
-};
+using namespace minidns::test;
 
 fields poll_fields() {
   fields f;
-  f.set("method", raw_str("poll_for_serial_number"))
-      .set("context", raw_map({{"user", raw_str("alice")}}))
-      .set("domain", raw_map({{"name", raw_str("example.com.")},
-                              {"serial", raw(2024)},
-                              {"id", raw_str("d1")}}))
-      .set("destination", raw_str("192.0.2.1:5353"))
-      .set("timeout", raw_f64(2.5))
-      .set("retry_interval", raw_f64(0.5))
-      .set("max_retries", raw(3));
+  f.set("method", mp_str("poll_for_serial_number"))
+      .set("context", mp_map({{"user", mp_str("alice")}}))
+      .set("domain", mp_map({{"name", mp_str("example.com.")},
+                             {"serial", mp(2024)},
+                             {"id", mp_str("d1")}}))
+      .set("destination", mp_str("192.0.2.1:5353"))
+      .set("timeout", mp_f64(2.5))
+      .set("retry_interval", mp_f64(0.5))
+      .set("max_retries", mp(3));
   return f;
 }
 
 fields notify_fields() {
   fields f = poll_fields();
-  f.set("method", raw_str("notify_zone_changed"))
-      .set("domain", raw_map({{"name", raw_str("example.com.")}}));
+  f.set("method", mp_str("notify_zone_changed"))
+      .set("domain", mp_map({{"name", mp_str("example.com.")}}));
   return f;
 }
 
 std::string domain_with(std::string name, std::string serial) {
-  return raw_map({{"name", std::move(name)}, {"serial", std::move(serial)}});
+  return mp_map({{"name", std::move(name)}, {"serial", std::move(serial)}});
 }
 
 decode_result decode(const std::string& frame) {
@@ -295,10 +199,10 @@ TEST(Cast, DecodesValidNotify) {
 }
 
 TEST(Cast, DecodesValidPollWithRequestIdAndIPv6) {
-  const std::string request_id = raw_map({{"seq", raw(17)}});
+  const std::string request_id = mp_map({{"seq", mp(17)}});
   const auto frame = encode_cast(method::poll_for_serial_number, "Example.COM",
                                  4294967295u, "[2001:db8::1]:5353", 10, 0, 0,
-                                 raw_map({{"k", raw_str("v")}}), request_id);
+                                 mp_map({{"k", mp_str("v")}}), request_id);
   const auto r = decode(frame);
   ASSERT_TRUE(r.ok) << r.error;
   const cast& c = *r.ok;
@@ -325,7 +229,7 @@ TEST(Cast, DecodesBareAndBracketedIPv6WithDefaultPort) {
   for (const char* dest : {"2001:db8::53", "[2001:db8::53]"}) {
     SCOPED_TRACE(dest);
     const auto r =
-        decode(poll_fields().set("destination", raw_str(dest)).frame());
+        decode(poll_fields().set("destination", mp_str(dest)).encode());
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_TRUE(r.ok->destination.v6);
     EXPECT_EQ(r.ok->destination.addr[15], 0x53);
@@ -335,9 +239,9 @@ TEST(Cast, DecodesBareAndBracketedIPv6WithDefaultPort) {
 
 TEST(Cast, AcceptsIntegerAndFloat32Seconds) {
   const auto r = decode(poll_fields()
-                            .set("timeout", raw(5))
-                            .set("retry_interval", raw_f32(0.25f))
-                            .frame());
+                            .set("timeout", mp(5))
+                            .set("retry_interval", mp_f32(0.25f))
+                            .encode());
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.ok->timeout, 5s);
   EXPECT_EQ(r.ok->retry_interval, 250ms);
@@ -353,18 +257,18 @@ TEST(Cast, RoundsSecondsToNearestMicrosecond) {
         sample{1.0000006, 1000001us}}) {
     SCOPED_TRACE(s.seconds);
     const auto r = decode(poll_fields()
-                              .set("timeout", raw_f64(s.seconds))
-                              .set("retry_interval", raw_f64(s.seconds))
-                              .frame());
+                              .set("timeout", mp_f64(s.seconds))
+                              .set("retry_interval", mp_f64(s.seconds))
+                              .encode());
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.ok->timeout, s.want);
     EXPECT_EQ(r.ok->retry_interval, s.want);
   }
   // A positive timeout never becomes 0; a tiny retry interval does.
   const auto r = decode(poll_fields()
-                            .set("timeout", raw_f64(1e-9))
-                            .set("retry_interval", raw_f64(1e-9))
-                            .frame());
+                            .set("timeout", mp_f64(1e-9))
+                            .set("retry_interval", mp_f64(1e-9))
+                            .encode());
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.ok->timeout, 1us);
   EXPECT_EQ(r.ok->retry_interval, 0us);
@@ -372,23 +276,23 @@ TEST(Cast, RoundsSecondsToNearestMicrosecond) {
 
 TEST(Cast, AcceptsBoundaryValues) {
   auto low = decode(poll_fields()
-                        .set("domain", domain_with(raw_str("."), raw(0)))
-                        .set("timeout", raw_f64(1e-6))
-                        .set("retry_interval", raw(0))
-                        .set("max_retries", raw(0))
-                        .frame());
+                        .set("domain", domain_with(mp_str("."), mp(0)))
+                        .set("timeout", mp_f64(1e-6))
+                        .set("retry_interval", mp(0))
+                        .set("max_retries", mp(0))
+                        .encode());
   ASSERT_TRUE(low.ok) << low.error;
   EXPECT_EQ(low.ok->zone_wire, std::string(1, '\0'));
   EXPECT_EQ(low.ok->serial, 0u);
   EXPECT_EQ(low.ok->max_retries, 0u);
 
   auto high = decode(poll_fields()
-                         .set("domain", domain_with(raw_str("example.com"),
-                                                    raw(uint64_t{4294967295u})))
-                         .set("timeout", raw(3600))
-                         .set("retry_interval", raw_f64(3600.0))
-                         .set("max_retries", raw(10000))
-                         .frame());
+                         .set("domain", domain_with(mp_str("example.com"),
+                                                    mp(uint64_t{4294967295u})))
+                         .set("timeout", mp(3600))
+                         .set("retry_interval", mp_f64(3600.0))
+                         .set("max_retries", mp(10000))
+                         .encode());
   ASSERT_TRUE(high.ok) << high.error;
   EXPECT_EQ(high.ok->serial, 4294967295u);
   EXPECT_EQ(high.ok->timeout, 3600s);
@@ -397,7 +301,7 @@ TEST(Cast, AcceptsBoundaryValues) {
 }
 
 TEST(Cast, NilContextCountsAsPresent) {
-  const auto r = decode(poll_fields().set("context", nil).frame());
+  const auto r = decode(poll_fields().set("context", mp_nil).encode());
   ASSERT_TRUE(r.ok) << r.error;
   const auto reply = unpack_map(
       finish_status(r.ok->reply_prefix, status::success, 1, "matched"));
@@ -406,9 +310,9 @@ TEST(Cast, NilContextCountsAsPresent) {
 
 TEST(Cast, IgnoresUnknownTopLevelKeys) {
   const auto r = decode(poll_fields()
-                            .set("future_field", raw_map({{"x", raw(1)}}))
-                            .set("priority", raw_str("high"))
-                            .frame());
+                            .set("future_field", mp_map({{"x", mp(1)}}))
+                            .set("priority", mp_str("high"))
+                            .encode());
   ASSERT_TRUE(r.ok) << r.error;
   const auto reply = unpack_map(
       finish_status(r.ok->reply_prefix, status::success, 1, "matched"));
@@ -416,28 +320,29 @@ TEST(Cast, IgnoresUnknownTopLevelKeys) {
 }
 
 TEST(Cast, NotifyIgnoresSerial) {
-  auto missing = decode(notify_fields().frame());
+  auto missing = decode(notify_fields().encode());
   EXPECT_TRUE(missing.ok) << missing.error;
   auto bad = decode(notify_fields()
-                        .set("domain", domain_with(raw_str("example.com"),
-                                                   raw_str("not a number")))
-                        .frame());
+                        .set("domain", domain_with(mp_str("example.com"),
+                                                   mp_str("not a number")))
+                        .encode());
   EXPECT_TRUE(bad.ok) << bad.error;
   auto negative =
       decode(notify_fields()
-                 .set("domain", domain_with(raw_str("example.com"), raw(-1)))
-                 .frame());
+                 .set("domain", domain_with(mp_str("example.com"), mp(-1)))
+                 .encode());
   EXPECT_TRUE(negative.ok) << negative.error;
 }
 
 TEST(Cast, KeepsRawRequestIdForNotifies) {
-  const std::string id = raw_array({raw(1), raw_str("two")});
-  const auto r = decode(notify_fields().set("request_id", id).frame());
+  const std::string id = mp_array({mp(1), mp_str("two")});
+  const auto r = decode(notify_fields().set("request_id", id).encode());
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.ok->request_id, id);
-  const auto nil_id = decode(notify_fields().set("request_id", nil).frame());
+  const auto nil_id =
+      decode(notify_fields().set("request_id", mp_nil).encode());
   ASSERT_TRUE(nil_id.ok);
-  EXPECT_EQ(nil_id.ok->request_id, nil) << "a nil request_id is still given";
+  EXPECT_EQ(nil_id.ok->request_id, mp_nil) << "a nil request_id is still given";
 }
 
 // ---------------------------------------------------------------------------
@@ -445,20 +350,20 @@ TEST(Cast, KeepsRawRequestIdForNotifies) {
 
 TEST(Cast, RejectsFramesThatAreNotCastMaps) {
   expect_error("", "frame is empty");
-  expect_error(raw_array({raw(1)}), "frame is not a msgpack map");
-  expect_error(raw(7), "frame is not a msgpack map");
-  expect_error(raw_str("method"), "frame is not a msgpack map");
-  expect_error(nil, "frame is not a msgpack map");
+  expect_error(mp_array({mp(1)}), "frame is not a msgpack map");
+  expect_error(mp(7), "frame is not a msgpack map");
+  expect_error(mp_str("method"), "frame is not a msgpack map");
+  expect_error(mp_nil, "frame is not a msgpack map");
   expect_error(std::string(1, '\xc1'), "frame is not a msgpack map");
-  expect_error(poll_fields().frame() + nil,
+  expect_error(poll_fields().encode() + mp_nil,
                "trailing bytes after the cast map");
-  expect_error(poll_fields().frame() + poll_fields().frame(),
+  expect_error(poll_fields().encode() + poll_fields().encode(),
                "trailing bytes after the cast map");
   expect_error("\x81", "frame: truncated msgpack");
   expect_error("\x81\xc1", "frame: invalid msgpack byte 0xc1");
-  expect_error(poll_fields().set("context", std::string(1, '\xc1')).frame(),
+  expect_error(poll_fields().set("context", std::string(1, '\xc1')).encode(),
                "context: invalid msgpack byte 0xc1");
-  const std::string whole = poll_fields().frame();
+  const std::string whole = poll_fields().encode();
   expect_error(whole.substr(0, whole.size() - 1),
                "max_retries: truncated msgpack");
 }
@@ -466,163 +371,161 @@ TEST(Cast, RejectsFramesThatAreNotCastMaps) {
 TEST(Cast, RejectsBadKeys) {
   std::vector<kv> entries;
   for (const auto& [k, v] : poll_fields().entries)
-    entries.emplace_back(raw_str(k), v);
-  entries.insert(entries.begin() + 2, {raw(1), raw_str("int key")});
-  expect_error(raw_map_raw_keys(entries), "frame: key 3 is not a string");
+    entries.emplace_back(mp_str(k), v);
+  entries.insert(entries.begin() + 2, {mp(1), mp_str("int key")});
+  expect_error(mp_map_raw(entries), "frame: key 3 is not a string");
 
   // A bin key that spells a field name is still not a string.
   msgpack::sbuffer b;
   packer pk(b);
   pk.pack_bin(6);
   pk.pack_bin_body("method", 6);
-  entries = {{bytes(b), raw_str("poll_for_serial_number")}};
-  expect_error(raw_map_raw_keys(entries), "frame: key 1 is not a string");
+  entries = {{bytes(b), mp_str("poll_for_serial_number")}};
+  expect_error(mp_map_raw(entries), "frame: key 1 is not a string");
 
-  expect_error(raw_map_raw_keys({{raw_str("timeout"), raw(1)},
-                                 {raw_str("timeout"), raw(2)}}),
-               "timeout: duplicate key");
+  expect_error(
+      mp_map_raw({{mp_str("timeout"), mp(1)}, {mp_str("timeout"), mp(2)}}),
+      "timeout: duplicate key");
   auto twice = poll_fields().entries;
-  twice.emplace_back("method", raw_str("notify_zone_changed"));
-  expect_error(raw_map(twice), "method: duplicate key");
+  twice.emplace_back("method", mp_str("notify_zone_changed"));
+  expect_error(mp_map(twice), "method: duplicate key");
   twice = poll_fields().entries;
-  twice.emplace_back("whatever", nil);
-  twice.emplace_back("whatever", nil);
-  expect_error(raw_map(twice), "whatever: duplicate key");
+  twice.emplace_back("whatever", mp_nil);
+  twice.emplace_back("whatever", mp_nil);
+  expect_error(mp_map(twice), "whatever: duplicate key");
 }
 
 TEST(Cast, RejectsBadMethod) {
-  expect_error(poll_fields().erase("method").frame(), "method: missing");
-  expect_error(poll_fields().set("method", raw(1)).frame(),
+  expect_error(poll_fields().drop("method").encode(), "method: missing");
+  expect_error(poll_fields().set("method", mp(1)).encode(),
                "method: must be a string");
-  expect_error(poll_fields().set("method", nil).frame(),
+  expect_error(poll_fields().set("method", mp_nil).encode(),
                "method: must be a string");
-  expect_error(poll_fields().set("method", raw_str("foo")).frame(),
+  expect_error(poll_fields().set("method", mp_str("foo")).encode(),
                "method: unknown 'foo'");
   expect_error(
-      poll_fields().set("method", raw_str("Poll_for_serial_number")).frame(),
+      poll_fields().set("method", mp_str("Poll_for_serial_number")).encode(),
       "method: unknown 'Poll_for_serial_number'");
   // Untrusted bytes are quoted printable.
   expect_error(poll_fields()
-                   .set("method", raw_str(std::string("a\x01'\xff", 4)))
-                   .frame(),
+                   .set("method", mp_str(std::string("a\x01'\xff", 4)))
+                   .encode(),
                "method: unknown 'a\\x01\\'\\xff'");
   expect_error(
-      poll_fields().set("method", raw_str(std::string(100, 'x'))).frame(),
+      poll_fields().set("method", mp_str(std::string(100, 'x'))).encode(),
       "method: unknown '" + std::string(64, 'x') + "...'");
 }
 
 TEST(Cast, RejectsBadContextAndDomain) {
-  expect_error(poll_fields().erase("context").frame(), "context: missing");
-  expect_error(poll_fields().erase("domain").frame(), "domain: missing");
-  expect_error(poll_fields().set("domain", raw_str("example.com")).frame(),
+  expect_error(poll_fields().drop("context").encode(), "context: missing");
+  expect_error(poll_fields().drop("domain").encode(), "domain: missing");
+  expect_error(poll_fields().set("domain", mp_str("example.com")).encode(),
                "domain: must be a map");
-  expect_error(poll_fields().set("domain", raw_array({})).frame(),
+  expect_error(poll_fields().set("domain", mp_array({})).encode(),
                "domain: must be a map");
   expect_error(
-      poll_fields().set("domain", raw_map({{"serial", raw(1)}})).frame(),
+      poll_fields().set("domain", mp_map({{"serial", mp(1)}})).encode(),
       "domain.name: missing");
-  expect_error(poll_fields().set("domain", domain_with(raw(5), raw(1))).frame(),
+  expect_error(poll_fields().set("domain", domain_with(mp(5), mp(1))).encode(),
                "domain.name: must be a string");
   expect_error(poll_fields()
-                   .set("domain", raw_map({{"name", raw_str("a.")},
-                                           {"name", raw_str("b.")},
-                                           {"serial", raw(1)}}))
-                   .frame(),
+                   .set("domain", mp_map({{"name", mp_str("a.")},
+                                          {"name", mp_str("b.")},
+                                          {"serial", mp(1)}}))
+                   .encode(),
                "domain.name: duplicate key");
   expect_error_prefix(
       poll_fields()
           .set("domain",
-               domain_with(raw_str(std::string(64, 'a') + ".com"), raw(1)))
-          .frame(),
+               domain_with(mp_str(std::string(64, 'a') + ".com"), mp(1)))
+          .encode(),
       "domain.name: label longer than 63 octets");
   expect_error_prefix(
-      poll_fields().set("domain", domain_with(raw_str("a..b"), raw(1))).frame(),
+      poll_fields().set("domain", domain_with(mp_str("a..b"), mp(1))).encode(),
       "domain.name: ");
   expect_error_prefix(
-      poll_fields().set("domain", domain_with(raw_str(""), raw(1))).frame(),
+      poll_fields().set("domain", domain_with(mp_str(""), mp(1))).encode(),
       "domain.name: ");
   std::string long_name;
   for (int i = 0; i < 5; ++i)
     long_name += std::string(60, 'a') + ".";
-  expect_error_prefix(
-      poll_fields()
-          .set("domain", domain_with(raw_str(long_name), raw(1)))
-          .frame(),
-      "domain.name: ");
+  expect_error_prefix(poll_fields()
+                          .set("domain", domain_with(mp_str(long_name), mp(1)))
+                          .encode(),
+                      "domain.name: ");
 }
 
 TEST(Cast, RejectsBadSerial) {
   auto with_serial = [](std::string serial) {
     return poll_fields()
-        .set("domain", domain_with(raw_str("example.com"), std::move(serial)))
-        .frame();
+        .set("domain", domain_with(mp_str("example.com"), std::move(serial)))
+        .encode();
   };
   expect_error(poll_fields()
-                   .set("domain", raw_map({{"name", raw_str("example.com")}}))
-                   .frame(),
+                   .set("domain", mp_map({{"name", mp_str("example.com")}}))
+                   .encode(),
                "domain.serial: missing");
-  expect_error(with_serial(raw_str("5")), "domain.serial: must be an integer");
-  expect_error(with_serial(raw_f64(5.0)), "domain.serial: must be an integer");
-  expect_error(with_serial(raw(true)), "domain.serial: must be an integer");
-  expect_error(with_serial(nil), "domain.serial: must be an integer");
-  expect_error(with_serial(raw(-1)),
+  expect_error(with_serial(mp_str("5")), "domain.serial: must be an integer");
+  expect_error(with_serial(mp_f64(5.0)), "domain.serial: must be an integer");
+  expect_error(with_serial(mp(true)), "domain.serial: must be an integer");
+  expect_error(with_serial(mp_nil), "domain.serial: must be an integer");
+  expect_error(with_serial(mp(-1)),
                "domain.serial: out of range 0..4294967295");
-  expect_error(with_serial(raw(uint64_t{4294967296})),
+  expect_error(with_serial(mp(uint64_t{4294967296})),
                "domain.serial: out of range 0..4294967295");
-  expect_error(with_serial(raw(std::numeric_limits<uint64_t>::max())),
+  expect_error(with_serial(mp(std::numeric_limits<uint64_t>::max())),
                "domain.serial: out of range 0..4294967295");
-  expect_error(with_serial(raw(std::numeric_limits<int64_t>::min())),
+  expect_error(with_serial(mp(std::numeric_limits<int64_t>::min())),
                "domain.serial: out of range 0..4294967295");
 }
 
 TEST(Cast, RejectsBadDestination) {
   auto with_dest = [](std::string d) {
-    return poll_fields().set("destination", std::move(d)).frame();
+    return poll_fields().set("destination", std::move(d)).encode();
   };
-  expect_error(poll_fields().erase("destination").frame(),
+  expect_error(poll_fields().drop("destination").encode(),
                "destination: missing");
-  expect_error(with_dest(raw(53)), "destination: must be a string");
-  expect_error(with_dest(raw_array({raw_str("192.0.2.1")})),
+  expect_error(with_dest(mp(53)), "destination: must be a string");
+  expect_error(with_dest(mp_array({mp_str("192.0.2.1")})),
                "destination: must be a string");
-  expect_error_prefix(with_dest(raw_str("192.0.2.1:0")),
+  expect_error_prefix(with_dest(mp_str("192.0.2.1:0")),
                       "destination: port out of range 1..65535");
-  expect_error_prefix(with_dest(raw_str("192.0.2.1:65536")),
+  expect_error_prefix(with_dest(mp_str("192.0.2.1:65536")),
                       "destination: port out of range 1..65535");
-  expect_error_prefix(with_dest(raw_str("[2001:db8::1]:99999")),
+  expect_error_prefix(with_dest(mp_str("[2001:db8::1]:99999")),
                       "destination: port out of range 1..65535");
-  expect_error_prefix(with_dest(raw_str("ns1.example.com")), "destination: ");
-  expect_error_prefix(with_dest(raw_str("")), "destination: ");
-  expect_error_prefix(with_dest(raw_str("256.0.0.1")), "destination: ");
-  expect_error_prefix(with_dest(raw_str("192.0.2.1:53:53")), "destination: ");
-  expect_error_prefix(with_dest(raw_str(std::string("192.0.2.1\0x", 11))),
+  expect_error_prefix(with_dest(mp_str("ns1.example.com")), "destination: ");
+  expect_error_prefix(with_dest(mp_str("")), "destination: ");
+  expect_error_prefix(with_dest(mp_str("256.0.0.1")), "destination: ");
+  expect_error_prefix(with_dest(mp_str("192.0.2.1:53:53")), "destination: ");
+  expect_error_prefix(with_dest(mp_str(std::string("192.0.2.1\0x", 11))),
                       "destination: ");
 }
 
 TEST(Cast, RejectsBadTimeout) {
   auto with_timeout = [](std::string t) {
-    return poll_fields().set("timeout", std::move(t)).frame();
+    return poll_fields().set("timeout", std::move(t)).encode();
   };
-  expect_error(poll_fields().erase("timeout").frame(), "timeout: missing");
-  expect_error(with_timeout(raw_str("5")),
+  expect_error(poll_fields().drop("timeout").encode(), "timeout: missing");
+  expect_error(with_timeout(mp_str("5")),
                "timeout: must be a number of seconds");
-  expect_error(with_timeout(raw(true)), "timeout: must be a number of seconds");
-  expect_error(with_timeout(nil), "timeout: must be a number of seconds");
-  expect_error(with_timeout(raw(0)), "timeout: must be > 0 seconds");
-  expect_error(with_timeout(raw_f64(0.0)), "timeout: must be > 0 seconds");
-  expect_error(with_timeout(raw_f64(-0.0)), "timeout: must be > 0 seconds");
-  expect_error(with_timeout(raw(-1)), "timeout: must be > 0 seconds");
-  expect_error(with_timeout(raw_f64(-0.5)), "timeout: must be > 0 seconds");
-  expect_error(with_timeout(raw_f64(std::nan(""))),
+  expect_error(with_timeout(mp(true)), "timeout: must be a number of seconds");
+  expect_error(with_timeout(mp_nil), "timeout: must be a number of seconds");
+  expect_error(with_timeout(mp(0)), "timeout: must be > 0 seconds");
+  expect_error(with_timeout(mp_f64(0.0)), "timeout: must be > 0 seconds");
+  expect_error(with_timeout(mp_f64(-0.0)), "timeout: must be > 0 seconds");
+  expect_error(with_timeout(mp(-1)), "timeout: must be > 0 seconds");
+  expect_error(with_timeout(mp_f64(-0.5)), "timeout: must be > 0 seconds");
+  expect_error(with_timeout(mp_f64(std::nan(""))),
                "timeout: must be a finite number of seconds");
-  expect_error(with_timeout(raw_f64(INFINITY)),
+  expect_error(with_timeout(mp_f64(INFINITY)),
                "timeout: must be a finite number of seconds");
-  expect_error(with_timeout(raw_f32(-INFINITY)),
+  expect_error(with_timeout(mp_f32(-INFINITY)),
                "timeout: must be a finite number of seconds");
-  expect_error(with_timeout(raw_f64(3600.5)),
+  expect_error(with_timeout(mp_f64(3600.5)),
                "timeout: must be at most 3600 seconds");
-  expect_error(with_timeout(raw(3601)),
-               "timeout: must be at most 3600 seconds");
-  expect_error(with_timeout(raw(std::numeric_limits<uint64_t>::max())),
+  expect_error(with_timeout(mp(3601)), "timeout: must be at most 3600 seconds");
+  expect_error(with_timeout(mp(std::numeric_limits<uint64_t>::max())),
                "timeout: must be at most 3600 seconds");
   // encode_cast does not validate, so it can build these too.
   expect_error(encode_cast(method::notify_zone_changed, "a.", std::nullopt,
@@ -632,97 +535,97 @@ TEST(Cast, RejectsBadTimeout) {
 
 TEST(Cast, RejectsBadRetryInterval) {
   auto with_retry = [](std::string t) {
-    return poll_fields().set("retry_interval", std::move(t)).frame();
+    return poll_fields().set("retry_interval", std::move(t)).encode();
   };
-  expect_error(poll_fields().erase("retry_interval").frame(),
+  expect_error(poll_fields().drop("retry_interval").encode(),
                "retry_interval: missing");
-  expect_error(with_retry(raw_str("1")),
+  expect_error(with_retry(mp_str("1")),
                "retry_interval: must be a number of seconds");
-  expect_error(with_retry(raw(false)),
+  expect_error(with_retry(mp(false)),
                "retry_interval: must be a number of seconds");
-  expect_error(with_retry(raw(-1)), "retry_interval: must be >= 0 seconds");
-  expect_error(with_retry(raw_f64(-1e-9)),
+  expect_error(with_retry(mp(-1)), "retry_interval: must be >= 0 seconds");
+  expect_error(with_retry(mp_f64(-1e-9)),
                "retry_interval: must be >= 0 seconds");
-  expect_error(with_retry(raw_f64(std::nan(""))),
+  expect_error(with_retry(mp_f64(std::nan(""))),
                "retry_interval: must be a finite number of seconds");
-  expect_error(with_retry(raw_f64(3600.000001)),
+  expect_error(with_retry(mp_f64(3600.000001)),
                "retry_interval: must be at most 3600 seconds");
 }
 
 TEST(Cast, RejectsBadMaxRetries) {
   auto with_retries = [](std::string t) {
-    return poll_fields().set("max_retries", std::move(t)).frame();
+    return poll_fields().set("max_retries", std::move(t)).encode();
   };
-  expect_error(poll_fields().erase("max_retries").frame(),
+  expect_error(poll_fields().drop("max_retries").encode(),
                "max_retries: missing");
-  expect_error(with_retries(raw_f64(3.0)), "max_retries: must be an integer");
-  expect_error(with_retries(raw_f32(3.0f)), "max_retries: must be an integer");
-  expect_error(with_retries(raw_str("3")), "max_retries: must be an integer");
-  expect_error(with_retries(raw(true)), "max_retries: must be an integer");
-  expect_error(with_retries(raw(-1)), "max_retries: out of range 0..10000");
-  expect_error(with_retries(raw(10001)), "max_retries: out of range 0..10000");
-  expect_error(with_retries(raw(std::numeric_limits<uint64_t>::max())),
+  expect_error(with_retries(mp_f64(3.0)), "max_retries: must be an integer");
+  expect_error(with_retries(mp_f32(3.0f)), "max_retries: must be an integer");
+  expect_error(with_retries(mp_str("3")), "max_retries: must be an integer");
+  expect_error(with_retries(mp(true)), "max_retries: must be an integer");
+  expect_error(with_retries(mp(-1)), "max_retries: out of range 0..10000");
+  expect_error(with_retries(mp(10001)), "max_retries: out of range 0..10000");
+  expect_error(with_retries(mp(std::numeric_limits<uint64_t>::max())),
                "max_retries: out of range 0..10000");
 }
 
 TEST(Cast, ReportsTheFirstBadFieldInContractOrder) {
   auto bad_all = poll_fields()
-                     .set("method", raw_str("foo"))
-                     .erase("context")
-                     .set("domain", raw_str("x"))
-                     .set("destination", raw(1))
-                     .set("timeout", raw(0))
-                     .set("retry_interval", raw(-1))
-                     .set("max_retries", raw(-1));
-  expect_error(bad_all.frame(), "method: unknown 'foo'");
-  bad_all.set("method", raw_str("poll_for_serial_number"));
-  expect_error(bad_all.frame(), "context: missing");
-  bad_all.set("context", nil);
-  expect_error(bad_all.frame(), "domain: must be a map");
-  bad_all.set("domain", domain_with(raw_str("a..b"), raw(-1)));
-  expect_error_prefix(bad_all.frame(), "domain.name: ");
-  bad_all.set("domain", domain_with(raw_str("ok."), raw(-1)));
-  expect_error(bad_all.frame(), "domain.serial: out of range 0..4294967295");
-  bad_all.set("domain", domain_with(raw_str("ok."), raw(1)));
-  expect_error(bad_all.frame(), "destination: must be a string");
-  bad_all.set("destination", raw_str("192.0.2.1"));
-  expect_error(bad_all.frame(), "timeout: must be > 0 seconds");
-  bad_all.set("timeout", raw(1));
-  expect_error(bad_all.frame(), "retry_interval: must be >= 0 seconds");
-  bad_all.set("retry_interval", raw(1));
-  expect_error(bad_all.frame(), "max_retries: out of range 0..10000");
-  bad_all.set("max_retries", raw(1));
-  EXPECT_TRUE(decode(bad_all.frame()).ok);
+                     .set("method", mp_str("foo"))
+                     .drop("context")
+                     .set("domain", mp_str("x"))
+                     .set("destination", mp(1))
+                     .set("timeout", mp(0))
+                     .set("retry_interval", mp(-1))
+                     .set("max_retries", mp(-1));
+  expect_error(bad_all.encode(), "method: unknown 'foo'");
+  bad_all.set("method", mp_str("poll_for_serial_number"));
+  expect_error(bad_all.encode(), "context: missing");
+  bad_all.set("context", mp_nil);
+  expect_error(bad_all.encode(), "domain: must be a map");
+  bad_all.set("domain", domain_with(mp_str("a..b"), mp(-1)));
+  expect_error_prefix(bad_all.encode(), "domain.name: ");
+  bad_all.set("domain", domain_with(mp_str("ok."), mp(-1)));
+  expect_error(bad_all.encode(), "domain.serial: out of range 0..4294967295");
+  bad_all.set("domain", domain_with(mp_str("ok."), mp(1)));
+  expect_error(bad_all.encode(), "destination: must be a string");
+  bad_all.set("destination", mp_str("192.0.2.1"));
+  expect_error(bad_all.encode(), "timeout: must be > 0 seconds");
+  bad_all.set("timeout", mp(1));
+  expect_error(bad_all.encode(), "retry_interval: must be >= 0 seconds");
+  bad_all.set("retry_interval", mp(1));
+  expect_error(bad_all.encode(), "max_retries: out of range 0..10000");
+  bad_all.set("max_retries", mp(1));
+  EXPECT_TRUE(decode(bad_all.encode()).ok);
 
   // Frame-level problems come before any field; structure before keys.
-  auto dup = poll_fields().erase("method").entries;
-  dup.emplace_back("timeout", raw(1));
-  expect_error(raw_map(dup), "timeout: duplicate key");
-  expect_error(raw_map(dup) + nil, "trailing bytes after the cast map");
+  auto dup = poll_fields().drop("method").entries;
+  dup.emplace_back("timeout", mp(1));
+  expect_error(mp_map(dup), "timeout: duplicate key");
+  expect_error(mp_map(dup) + mp_nil, "trailing bytes after the cast map");
   // Field order, not position in the frame, decides.
   fields reversed;
   auto entries = poll_fields()
-                     .set("timeout", raw(0))
-                     .set("destination", raw_str("nowhere"))
+                     .set("timeout", mp(0))
+                     .set("destination", mp_str("nowhere"))
                      .entries;
   for (auto it = entries.rbegin(); it != entries.rend(); ++it)
     reversed.set(it->first, it->second);
-  expect_error_prefix(reversed.frame(), "destination: ");
+  expect_error_prefix(reversed.encode(), "destination: ");
 }
 
 // ---------------------------------------------------------------------------
 // Error replies.
 
 TEST(Cast, PollErrorReplyIsUpdateStatusWithEchoes) {
-  const std::string context = raw_map({{"user", raw_str("alice")}});
-  const std::string domain = domain_with(raw_str("example.com"), raw(9));
-  const std::string request_id = raw_str("req-1");
+  const std::string context = mp_map({{"user", mp_str("alice")}});
+  const std::string domain = domain_with(mp_str("example.com"), mp(9));
+  const std::string request_id = mp_str("req-1");
   const auto r = decode(poll_fields()
                             .set("context", context)
                             .set("domain", domain)
-                            .set("destination", raw_str("192.0.2.1:70000"))
+                            .set("destination", mp_str("192.0.2.1:70000"))
                             .set("request_id", request_id)
-                            .frame());
+                            .encode());
   ASSERT_FALSE(r.ok);
   const auto m = unpack_map(r.error_reply);
   EXPECT_EQ(m.keys,
@@ -741,7 +644,7 @@ TEST(Cast, PollErrorReplyIsUpdateStatusWithEchoes) {
 }
 
 TEST(Cast, PollErrorReplyEchoesMissingDestinationAsNil) {
-  const auto r = decode(poll_fields().erase("destination").frame());
+  const auto r = decode(poll_fields().drop("destination").encode());
   ASSERT_FALSE(r.ok);
   const auto m = unpack_map(r.error_reply);
   EXPECT_EQ(m.keys, (keys{"method", "context", "domain", "destination",
@@ -750,7 +653,7 @@ TEST(Cast, PollErrorReplyEchoesMissingDestinationAsNil) {
   EXPECT_EQ(m.str("error"), "destination: missing");
 
   // A destination of the wrong type is still echoed as received.
-  const auto t = decode(poll_fields().set("destination", raw(42)).frame());
+  const auto t = decode(poll_fields().set("destination", mp(42)).encode());
   ASSERT_FALSE(t.ok);
   EXPECT_EQ(unpack_map(t.error_reply).at("destination").as<int>(), 42);
 }
@@ -758,12 +661,12 @@ TEST(Cast, PollErrorReplyEchoesMissingDestinationAsNil) {
 TEST(Cast, PollErrorReplyForEveryLaterField) {
   // Anything after context and domain were read gives update_status.
   for (const auto& f :
-       {poll_fields().set("domain", domain_with(raw_str("a..b"), raw(1))),
-        poll_fields().set("domain", raw_map({{"name", raw(1)}})),
-        poll_fields().set("timeout", raw_str("x")),
-        poll_fields().set("max_retries", raw(-5)),
-        poll_fields().set("retry_interval", nil)}) {
-    const auto r = decode(f.frame());
+       {poll_fields().set("domain", domain_with(mp_str("a..b"), mp(1))),
+        poll_fields().set("domain", mp_map({{"name", mp(1)}})),
+        poll_fields().set("timeout", mp_str("x")),
+        poll_fields().set("max_retries", mp(-5)),
+        poll_fields().set("retry_interval", mp_nil)}) {
+    const auto r = decode(f.encode());
     ASSERT_FALSE(r.ok);
     const auto m = unpack_map(r.error_reply);
     EXPECT_EQ(m.str("method"), "update_status") << r.error;
@@ -773,12 +676,12 @@ TEST(Cast, PollErrorReplyForEveryLaterField) {
 }
 
 TEST(Cast, UnreadableContextOrDomainGivesMethodError) {
-  for (auto f : {poll_fields().erase("context"), poll_fields().erase("domain"),
-                 poll_fields().set("domain", raw_str("example.com")),
-                 poll_fields().set("method", raw_str("poll")),
-                 notify_fields().set("timeout", raw(0))}) {
-    f.set("request_id", raw(99));
-    const auto r = decode(f.frame());
+  for (auto f : {poll_fields().drop("context"), poll_fields().drop("domain"),
+                 poll_fields().set("domain", mp_str("example.com")),
+                 poll_fields().set("method", mp_str("poll")),
+                 notify_fields().set("timeout", mp(0))}) {
+    f.set("request_id", mp(99));
+    const auto r = decode(f.encode());
     ASSERT_FALSE(r.ok);
     const auto m = unpack_map(r.error_reply);
     EXPECT_EQ(m.keys, (keys{"method", "error", "request_id"})) << r.error;
@@ -788,8 +691,8 @@ TEST(Cast, UnreadableContextOrDomainGivesMethodError) {
   }
   // A duplicated context is not readable either.
   auto twice = poll_fields().entries;
-  twice.emplace_back("context", nil);
-  const auto r = decode(raw_map(twice));
+  twice.emplace_back("context", mp_nil);
+  const auto r = decode(mp_map(twice));
   ASSERT_FALSE(r.ok);
   EXPECT_EQ(unpack_map(r.error_reply).str("method"), "error");
 }
@@ -813,7 +716,7 @@ TEST(Cast, GarbageGetsMethodErrorWithoutRequestId) {
 }
 
 TEST(Cast, EchoesRequestIdWheneverReadable) {
-  const std::string id = raw_map({{"n", raw(7)}});
+  const std::string id = mp_map({{"n", mp(7)}});
   auto expect_id = [&](const std::string& frame, bool echoed) {
     const auto r = decode(frame);
     ASSERT_FALSE(r.ok);
@@ -829,18 +732,18 @@ TEST(Cast, EchoesRequestIdWheneverReadable) {
   first.set("request_id", id);
   for (const auto& [k, v] : notify_fields().entries)
     first.set(k, v);
-  expect_id(first.set("method", raw_str("bogus")).frame(), true);
-  expect_id(first.frame() + nil, true); // trailing bytes
-  const std::string whole = first.frame();
+  expect_id(first.set("method", mp_str("bogus")).encode(), true);
+  expect_id(first.encode() + mp_nil, true); // trailing bytes
+  const std::string whole = first.encode();
   expect_id(whole.substr(0, whole.size() - 3), true); // truncated later
   auto dup_timeout = first.entries;
-  dup_timeout.emplace_back("timeout", raw(1));
-  expect_id(raw_map(dup_timeout), true);
+  dup_timeout.emplace_back("timeout", mp(1));
+  expect_id(mp_map(dup_timeout), true);
   // Ambiguous or never reached: not echoed.
   auto dup_id = first.entries;
   dup_id.emplace_back("request_id", id);
-  expect_id(raw_map(dup_id), false);
-  const std::string late = notify_fields().set("request_id", id).frame();
+  expect_id(mp_map(dup_id), false);
+  const std::string late = notify_fields().set("request_id", id).encode();
   expect_id(late.substr(0, late.size() - id.size() - 1), false);
   expect_id(std::string(max_frame_size + 1, '\0'), false);
 }
@@ -865,15 +768,15 @@ std::string raw_bin(std::string_view data) {
 }
 
 TEST(Cast, EchoesWeirdValuesByteForByte) {
-  const std::string context = raw_array(
-      {raw(0), raw(-1), raw(std::numeric_limits<int64_t>::min()),
-       raw(std::numeric_limits<uint64_t>::max()), raw_str("str \xe2\x82\xac"),
+  const std::string context = mp_array(
+      {mp(0), mp(-1), mp(std::numeric_limits<int64_t>::min()),
+       mp(std::numeric_limits<uint64_t>::max()), mp_str("str \xe2\x82\xac"),
        raw_bin(std::string("\0\1\2", 3)),
-       raw_map_raw_keys({{raw(1), raw_str("one")},
-                         {nil, raw_array({raw(true), raw(false)})},
-                         {raw_str("nested"),
-                          raw_map({{"deep", raw_array({raw_f64(1.5)})}})}}),
-       nil, raw_f32(0.1f), raw_f64(-1e300), raw_f64(std::nan("")),
+       mp_map_raw(
+           {{mp(1), mp_str("one")},
+            {mp_nil, mp_array({mp(true), mp(false)})},
+            {mp_str("nested"), mp_map({{"deep", mp_array({mp_f64(1.5)})}})}}),
+       mp_nil, mp_f32(0.1f), mp_f64(-1e300), mp_f64(std::nan("")),
        raw_ext(-1, std::string("\x5f\x00\x00\x00", 4)),
        raw_ext(7, std::string(20, 'e')),
        std::string("\xd9\x03"
@@ -881,19 +784,19 @@ TEST(Cast, EchoesWeirdValuesByteForByte) {
        std::string("\xcd\x00\x05", 3), // uint16 holding 5
        std::string("\xd3\xff\xff\xff\xff\xff\xff\xff\xff", 9)}); // int64 -1
   const std::string domain =
-      raw_map_raw_keys({{raw_str("pool"), raw_map({{"x", nil}})},
-                        {raw_str("name"), raw_str("example.com.")},
-                        {raw(5), raw_bin("five")},
-                        {raw_str("serial"), raw(7)},
-                        {raw_str("id"), raw_str("6a1b")}});
-  const std::string request_id = raw_map({{"a", raw_array({raw(1)})}});
-  const std::string destination = raw_str("[2001:db8::1]:53");
+      mp_map_raw({{mp_str("pool"), mp_map({{"x", mp_nil}})},
+                  {mp_str("name"), mp_str("example.com.")},
+                  {mp(5), raw_bin("five")},
+                  {mp_str("serial"), mp(7)},
+                  {mp_str("id"), mp_str("6a1b")}});
+  const std::string request_id = mp_map({{"a", mp_array({mp(1)})}});
+  const std::string destination = mp_str("[2001:db8::1]:53");
   const auto r = decode(poll_fields()
                             .set("context", context)
                             .set("domain", domain)
                             .set("destination", destination)
                             .set("request_id", request_id)
-                            .frame());
+                            .encode());
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.ok->serial, 7u);
   const std::string frame =
@@ -939,8 +842,8 @@ TEST(Cast, FinishStatusCountMatchesKeys) {
         variant{true, status::success, 123u}}) {
     auto f = poll_fields();
     if (v.with_id)
-      f.set("request_id", raw(5));
-    const auto r = decode(f.frame());
+      f.set("request_id", mp(5));
+    const auto r = decode(f.encode());
     ASSERT_TRUE(r.ok) << r.error;
     const std::string detail = "lower serial";
     const auto frame =
@@ -969,7 +872,7 @@ TEST(Cast, EncodeErrorShape) {
   EXPECT_EQ(m.keys, (keys{"method", "error"}));
   EXPECT_EQ(m.str("method"), "error");
   EXPECT_EQ(m.str("error"), "draining");
-  const std::string id = raw_array({raw(1), nil});
+  const std::string id = mp_array({mp(1), mp_nil});
   m = unpack_map(encode_error("frame too large", id));
   EXPECT_EQ(m.keys, (keys{"method", "error", "request_id"}));
   EXPECT_EQ(repack(m.at("request_id")), id);
@@ -977,7 +880,7 @@ TEST(Cast, EncodeErrorShape) {
 
 TEST(Cast, DecodeReplyReadsRepliesAndRefusesOthers) {
   std::string err;
-  const std::string id = raw_str("r");
+  const std::string id = mp_str("r");
   auto e = encode_error("shutting down", id);
   auto rep = decode_reply(e.data(), e.size(), err);
   ASSERT_TRUE(rep) << err;
@@ -987,7 +890,7 @@ TEST(Cast, DecodeReplyReadsRepliesAndRefusesOthers) {
   EXPECT_TRUE(rep->status.empty());
   EXPECT_FALSE(rep->actual_serial);
 
-  const auto r = decode(poll_fields().frame());
+  const auto r = decode(poll_fields().encode());
   ASSERT_TRUE(r.ok);
   const auto done =
       finish_status(r.ok->reply_prefix, status::success, 2024, "matched");
@@ -1006,15 +909,15 @@ TEST(Cast, DecodeReplyReadsRepliesAndRefusesOthers) {
     EXPECT_EQ(err, why);
   };
   refused("", "frame is empty");
-  refused(raw(1), "frame is not a msgpack map");
-  refused(raw_map({{"error", raw_str("x")}}), "method: missing");
-  refused(raw_map({{"method", raw(1)}}), "method: must be a string");
-  refused(raw_map({{"method", raw_str("update_status")},
-                   {"actual_serial", raw(-1)}}),
-          "actual_serial: must be nil or an integer 0..4294967295");
-  refused(raw_map({{"method", raw_str("error")}, {"error", raw(3)}}),
+  refused(mp(1), "frame is not a msgpack map");
+  refused(mp_map({{"error", mp_str("x")}}), "method: missing");
+  refused(mp_map({{"method", mp(1)}}), "method: must be a string");
+  refused(
+      mp_map({{"method", mp_str("update_status")}, {"actual_serial", mp(-1)}}),
+      "actual_serial: must be nil or an integer 0..4294967295");
+  refused(mp_map({{"method", mp_str("error")}, {"error", mp(3)}}),
           "error: must be a string");
-  refused(e + nil, "trailing bytes after the reply map");
+  refused(e + mp_nil, "trailing bytes after the reply map");
   refused(done.substr(0, done.size() - 1), "detail: truncated msgpack");
 }
 
@@ -1042,24 +945,24 @@ TEST(Cast, EncodeCastRefusesMalformedRawValues) {
 // JSON rendering.
 
 TEST(Cast, MsgpackToJson) {
-  const std::string value = raw_map_raw_keys(
-      {{raw_str("s"), raw_str(std::string("a\"b\\\n\x01\xc3\xa9", 8))},
-       {raw_str("i"), raw(-5)},
-       {raw_str("u"), raw(std::numeric_limits<uint64_t>::max())},
-       {raw_str("f"), raw_f64(0.5)},
-       {raw_str("g"), raw_f32(0.1f)},
-       {raw_str("two"), raw_f64(2.0)},
-       {raw_str("big"), raw_f64(1e300)},
-       {raw_str("nan"), raw_f64(std::nan(""))},
-       {raw_str("inf"), raw_f32(-INFINITY)},
-       {raw_str("n"), nil},
-       {raw_str("t"), raw(true)},
-       {raw_str("bin"), raw_bin(std::string("\x00\xff\x10", 3))},
-       {raw_str("ext"), raw_ext(5, "ab")},
-       {raw(1), raw_str("int key")},
-       {raw_array({raw(1), raw_str("x")}), raw(3)},
-       {nil, raw_array({})},
-       {raw_str("bad"), raw_str(std::string("\xff\xed\xa0\x80z", 5))}});
+  const std::string value = mp_map_raw(
+      {{mp_str("s"), mp_str(std::string("a\"b\\\n\x01\xc3\xa9", 8))},
+       {mp_str("i"), mp(-5)},
+       {mp_str("u"), mp(std::numeric_limits<uint64_t>::max())},
+       {mp_str("f"), mp_f64(0.5)},
+       {mp_str("g"), mp_f32(0.1f)},
+       {mp_str("two"), mp_f64(2.0)},
+       {mp_str("big"), mp_f64(1e300)},
+       {mp_str("nan"), mp_f64(std::nan(""))},
+       {mp_str("inf"), mp_f32(-INFINITY)},
+       {mp_str("n"), mp_nil},
+       {mp_str("t"), mp(true)},
+       {mp_str("bin"), raw_bin(std::string("\x00\xff\x10", 3))},
+       {mp_str("ext"), raw_ext(5, "ab")},
+       {mp(1), mp_str("int key")},
+       {mp_array({mp(1), mp_str("x")}), mp(3)},
+       {mp_nil, mp_array({})},
+       {mp_str("bad"), mp_str(std::string("\xff\xed\xa0\x80z", 5))}});
   EXPECT_EQ(msgpack_to_json(value.data(), value.size()),
             R"({"s":"a\"b\\\n\u0001)"
             "\xc3\xa9"
@@ -1133,9 +1036,9 @@ TEST(Cast, RandomBytesNeverCrash) {
 }
 
 TEST(Cast, TruncationsAndMutationsNeverCrash) {
-  const std::string id = raw_map({{"n", raw(1)}});
+  const std::string id = mp_map({{"n", mp(1)}});
   const std::string valid =
-      poll_fields().set("request_id", id).set("context", raw_f32(1)).frame();
+      poll_fields().set("request_id", id).set("context", mp_f32(1)).encode();
   ASSERT_TRUE(decode(valid).ok);
   for (size_t n = 0; n < valid.size(); ++n) {
     const auto r = decode(valid.substr(0, n));
@@ -1184,7 +1087,7 @@ TEST(Cast, HugeDeclaredContainersAreRefusedCheaply) {
                                    "(limit 256)"},
   };
   for (const auto& c : cases) {
-    const auto frame = poll_fields().set("context", c.context).frame();
+    const auto frame = poll_fields().set("context", c.context).encode();
     decode_result r;
     const size_t heap = decode_heap_bytes(frame, r);
     EXPECT_FALSE(r.ok);
@@ -1195,32 +1098,32 @@ TEST(Cast, HugeDeclaredContainersAreRefusedCheaply) {
                "frame: map with 4294967295 entries (limit 256)");
   std::string many("\xde\x01\x01", 3);
   for (int i = 0; i < 257; ++i)
-    many += raw_str("k" + std::to_string(i)) + nil;
+    many += mp_str("k" + std::to_string(i)) + mp_nil;
   expect_error(many, "frame: map with 257 entries (limit 256)");
   // 256 entries are fine.
-  std::vector<std::string> items(256, nil);
+  std::vector<std::string> items(256, mp_nil);
   EXPECT_TRUE(
-      decode(poll_fields().set("context", raw_array(items)).frame()).ok);
+      decode(poll_fields().set("context", mp_array(items)).encode()).ok);
 }
 
 TEST(Cast, DeepNestingIsRefused) {
   // The cast map is level 1; 15 more levels fit.
-  const std::string deepest_ok = std::string(15, '\x91') + nil;
-  const auto ok = decode(poll_fields().set("context", deepest_ok).frame());
+  const std::string deepest_ok = std::string(15, '\x91') + mp_nil;
+  const auto ok = decode(poll_fields().set("context", deepest_ok).encode());
   ASSERT_TRUE(ok.ok) << ok.error;
   const auto echoed = unpack_map(
       finish_status(ok.ok->reply_prefix, status::success, 1, "matched"));
   EXPECT_EQ(repack(echoed.at("context")), deepest_ok);
 
   expect_error(
-      poll_fields().set("context", std::string(16, '\x91') + nil).frame(),
+      poll_fields().set("context", std::string(16, '\x91') + mp_nil).encode(),
       "context: nested deeper than 16 levels");
   expect_error(
-      poll_fields().set("domain", std::string(16, '\x81') + "\xa1x").frame(),
+      poll_fields().set("domain", std::string(16, '\x81') + "\xa1x").encode(),
       "domain: nested deeper than 16 levels");
   // Far deeper than any stack would take if the scan recursed.
   const std::string abyss =
-      poll_fields().set("context", std::string(60000, '\x91')).frame();
+      poll_fields().set("context", std::string(60000, '\x91')).encode();
   decode_result r;
   const size_t heap = decode_heap_bytes(abyss, r);
   EXPECT_EQ(r.error, "context: nested deeper than 16 levels");
@@ -1229,13 +1132,13 @@ TEST(Cast, DeepNestingIsRefused) {
 
 TEST(Cast, LargestFramesStayBoundedInMemory) {
   // Exactly max_frame_size is accepted.
-  const std::string base = poll_fields().frame();
+  const std::string base = poll_fields().encode();
   const size_t pad = max_frame_size - base.size() - 4 /*key*/ - 5 /*bin32*/;
   std::string bin("\xc6", 1);
   for (int shift = 24; shift >= 0; shift -= 8)
     bin += static_cast<char>((pad >> shift) & 0xff);
   bin += std::string(pad, 'p');
-  const std::string full = poll_fields().set("pad", bin).frame();
+  const std::string full = poll_fields().set("pad", bin).encode();
   ASSERT_EQ(full.size(), max_frame_size);
   EXPECT_TRUE(decode(full).ok);
 
@@ -1252,9 +1155,9 @@ TEST(Cast, LargestFramesStayBoundedInMemory) {
     rows.push_back(row);
   }
   const std::string wide = poll_fields()
-                               .set("context", raw_array(rows))
-                               .set("timeout", raw(0))
-                               .frame();
+                               .set("context", mp_array(rows))
+                               .set("timeout", mp(0))
+                               .encode();
   ASSERT_LE(wide.size(), max_frame_size);
   decode_result r;
   const size_t heap = decode_heap_bytes(wide, r);
@@ -1273,28 +1176,28 @@ TEST(Cast, LargestFramesStayBoundedInMemory) {
 TEST(Cast, DestinationsOutsideTheAllowlistAreRefused) {
   std::string err;
   minidns::net::prefix_list allowed{
-    {*minidns::net::parse_prefix("192.0.2.0/24", err)}};
+      {*minidns::net::parse_prefix("192.0.2.0/24", err)}};
   auto inside = minidns::messages::encode_cast(
-    minidns::messages::method::poll_for_serial_number, "example.com.", 1,
-    "192.0.2.53", 1, 1, 0);
-  auto ok = minidns::messages::decode_cast(inside.data(), inside.size(),
-                                           &allowed);
+      minidns::messages::method::poll_for_serial_number, "example.com.", 1,
+      "192.0.2.53", 1, 1, 0);
+  auto ok =
+      minidns::messages::decode_cast(inside.data(), inside.size(), &allowed);
   EXPECT_TRUE(ok.ok) << ok.error;
   auto outside = minidns::messages::encode_cast(
-    minidns::messages::method::poll_for_serial_number, "example.com.", 1,
-    "198.51.100.1:5353", 1, 1, 0);
-  auto refused = minidns::messages::decode_cast(outside.data(), outside.size(),
-                                                &allowed);
+      minidns::messages::method::poll_for_serial_number, "example.com.", 1,
+      "198.51.100.1:5353", 1, 1, 0);
+  auto refused =
+      minidns::messages::decode_cast(outside.data(), outside.size(), &allowed);
   ASSERT_FALSE(refused.ok);
-  EXPECT_EQ(refused.error,
-            "destination: 198.51.100.1:5353 is not in "
-            "minidns.allow-destinations");
-  auto reply = minidns::messages::decode_reply(
-    refused.error_reply.data(), refused.error_reply.size(), err);
+  EXPECT_EQ(refused.error, "destination: 198.51.100.1:5353 is not in "
+                           "minidns.allow-destinations");
+  auto reply = minidns::messages::decode_reply(refused.error_reply.data(),
+                                               refused.error_reply.size(), err);
   ASSERT_TRUE(reply) << err;
   EXPECT_EQ(reply->method, "update_status");
   EXPECT_EQ(reply->status, "ERROR");
   EXPECT_EQ(reply->error, refused.error);
   // Without a list, the same cast is fine.
-  EXPECT_TRUE(minidns::messages::decode_cast(outside.data(), outside.size()).ok);
+  EXPECT_TRUE(
+      minidns::messages::decode_cast(outside.data(), outside.size()).ok);
 }
