@@ -22,11 +22,10 @@ namespace minidns {
 
 namespace {
 
-/// A reply for the ZeroMQ thread, or only the news that a request ended.
+/// A request ended: its reply for the ZeroMQ thread, if it has one.
 struct out_item {
   std::string peer;
-  std::string frame; ///< empty: nothing to send
-  bool done = false; ///< a request ended: one fewer in flight
+  std::string frame; ///< empty: nothing to send (a notify)
 };
 
 /// Most casts read per wake-up before the thread looks at its outbox again.
@@ -74,7 +73,7 @@ public:
     thread_ = std::thread([this] { run(); });
   }
 
-  /// Hands a reply (or a request's end) to the thread.
+  /// Hands a request's end, with its reply if any, to the thread.
   void push(out_item item) {
     bool was_empty;
     {
@@ -146,8 +145,6 @@ private:
         work.swap(outbox_);
       }
       for (auto& item : work) {
-        if (!item.done)
-          continue;
         if (item.frame.empty())
           --in_flight_; // a notify ended: nothing to send
         else
@@ -353,7 +350,7 @@ zmq_bridge(bridge_actor::stateful_pointer<zmq_bridge_state> self,
         auto i = s.live.find(token);
         if (i == s.live.end())
           return;
-        s.link->push({std::move(i->second.peer), std::move(frame), true});
+        s.link->push({std::move(i->second.peer), std::move(frame)});
         s.live.erase(i);
       },
       [=](drain_atom) {
