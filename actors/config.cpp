@@ -6,8 +6,11 @@
 #include <arpa/inet.h>
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 namespace minidns {
 
@@ -30,6 +33,10 @@ const std::map<std::string, kind>& known_keys() {
       {"zmq-hwm", kind::integer},
       {"log-level", kind::string},
       {"allow-destinations", kind::string_list},
+      {"curve-key-file", kind::string},
+      {"curve-clients-file", kind::string},
+      {"reply-hold", kind::duration},
+      {"reply-hold-max", kind::integer},
   };
   return keys;
 }
@@ -89,6 +96,19 @@ bool is_ip(const std::string& text, int family) {
   return inet_pton(family, text.c_str(), buf) == 1;
 }
 
+/// The whole file, or nullopt with `why` set.
+std::optional<std::string> read_file(const std::string& path,
+                                     std::string& why) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    why = "cannot read '" + path + "': " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
 } // namespace
 
 config::config() {
@@ -112,7 +132,15 @@ config::config() {
       .add(values.log_level, "log-level",
            "trace, debug, info, warn, error, critical or off")
       .add(values.allow_destinations, "allow-destinations",
-           "CIDR prefixes casts may aim at; empty allows all");
+           "CIDR prefixes casts may aim at; empty allows all")
+      .add(values.curve_key_file, "curve-key-file",
+           "CURVE key pair of the server (minidns-ctl keygen); empty: off")
+      .add(values.curve_clients_file, "curve-clients-file",
+           "public keys of the pool managers allowed to connect")
+      .add(values.reply_hold, "reply-hold",
+           "how long replies wait for a pool manager that disconnected")
+      .add(values.reply_hold_max, "reply-hold-max",
+           "most replies held for disconnected pool managers");
 }
 
 std::vector<std::string> check_file_types(const caf::settings& raw) {
@@ -185,7 +213,85 @@ std::vector<std::string> validate(const settings& s) {
     if (!net::parse_prefix(text, why))
       bad("allow-destinations", why);
   }
+  if (s.reply_hold.count() < 0 || s.reply_hold > std::chrono::hours(24))
+    bad("reply-hold", "out of range 0s..24h");
+  if (s.reply_hold_max > 100000000)
+    bad("reply-hold-max",
+        "out of range 0..100000000: " + std::to_string(s.reply_hold_max));
+  load_curve(s, problems);
   return problems;
+}
+
+std::optional<curve_settings> load_curve(const settings& s,
+                                         std::vector<std::string>& problems) {
+  auto bad = [&](const char* key, const std::string& why) {
+    problems.push_back(std::string("minidns.") + key + ": " + why);
+  };
+  if (s.curve_key_file.empty() && s.curve_clients_file.empty())
+    return std::nullopt;
+  if (s.curve_key_file.empty()) {
+    bad("curve-key-file", "required with minidns.curve-clients-file");
+    return std::nullopt;
+  }
+  if (s.curve_clients_file.empty()) {
+    bad("curve-clients-file", "required with minidns.curve-key-file (the "
+                              "pool managers allowed to connect)");
+    return std::nullopt;
+  }
+  curve_settings out;
+  std::string why;
+  bool ok = true;
+  if (auto text = read_file(s.curve_key_file, why)) {
+    auto f = net::parse_key_file(*text, true);
+    if (f.keys)
+      out.server = std::move(*f.keys);
+    else
+      bad("curve-key-file", s.curve_key_file + ": " + f.error), ok = false;
+  } else {
+    bad("curve-key-file", why), ok = false;
+  }
+  if (auto text = read_file(s.curve_clients_file, why)) {
+    auto l = net::parse_key_list(*text);
+    if (!l.error.empty())
+      bad("curve-clients-file", s.curve_clients_file + ": " + l.error),
+          ok = false;
+    else if (l.keys.empty())
+      bad("curve-clients-file",
+          s.curve_clients_file + ": no keys; no pool manager could connect"),
+          ok = false;
+    else
+      out.clients = std::move(l.keys);
+  } else {
+    bad("curve-clients-file", why), ok = false;
+  }
+  if (!ok)
+    return std::nullopt;
+  return out;
+}
+
+bool is_local_endpoint(const std::string& endpoint) {
+  auto starts = [&](const char* p) {
+    return endpoint.compare(0, std::strlen(p), p) == 0;
+  };
+  if (starts("ipc://") || starts("inproc://"))
+    return true;
+  if (!starts("tcp://"))
+    return false;
+  auto rest = endpoint.substr(6);
+  // The host is everything before the last ':' (the port), without the
+  // brackets of an IPv6 address.
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos)
+    return false;
+  auto host = rest.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host == "localhost" || host == "::1")
+    return true;
+  in_addr a4;
+  if (inet_pton(AF_INET, host.c_str(), &a4) == 1)
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  return false;
 }
 
 net::prefix_list allowed_destinations(const settings& s) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "net/keys.hpp"
 #include "net/prefix.hpp"
 
 namespace minidns {
@@ -29,6 +30,20 @@ struct settings {
   std::string log_level = "info"; ///< trace ... critical, off
   /// CIDR prefixes casts may aim at; empty allows every destination.
   std::vector<std::string> allow_destinations;
+  /// The server's CURVE key pair file; empty: no CURVE.
+  std::string curve_key_file;
+  /// Public keys of the pool managers allowed to connect, one per line.
+  std::string curve_clients_file;
+  /// How long replies for a disconnected pool manager wait for it.
+  caf::timespan reply_hold = std::chrono::seconds(60);
+  /// Most replies held for disconnected pool managers, all of them.
+  uint64_t reply_hold_max = 100000;
+};
+
+/// CURVE settings read from the key files.
+struct curve_settings {
+  net::key_pair server;             ///< the server's key pair
+  std::vector<std::string> clients; ///< allowed public keys, Z85
 };
 
 /// The CAF configuration of the minidns daemon: CAF's own settings plus the
@@ -47,6 +62,17 @@ public:
 
 /// The parsed allowlist of a validated `settings`.
 net::prefix_list allowed_destinations(const settings& s);
+
+/// Reads the CURVE key files of a `settings`: nullopt when CURVE is off.
+/// Problems (unreadable file, bad key, one file without the other) are
+/// appended to `problems`, each naming its setting.
+std::optional<curve_settings> load_curve(const settings& s,
+                                         std::vector<std::string>& problems);
+
+/// Whether a ZeroMQ endpoint is reachable from this host only: ipc://,
+/// inproc://, or tcp:// on a loopback address (127.0.0.0/8, ::1,
+/// localhost).
+bool is_local_endpoint(const std::string& endpoint);
 
 /// Checks ranges and formats of `s`; returns one message per problem.
 std::vector<std::string> validate(const settings& s);

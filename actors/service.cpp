@@ -22,6 +22,27 @@ service start_service(caf::actor_system& sys, const settings& s) {
   zo.hwm = s.zmq_hwm;
   zo.linger = std::chrono::duration_cast<std::chrono::milliseconds>(s.linger);
   zo.allowed = allowed_destinations(s);
+  zo.reply_hold =
+      std::chrono::duration_cast<std::chrono::milliseconds>(s.reply_hold);
+  zo.reply_hold_max = s.reply_hold_max;
+  std::vector<std::string> problems;
+  if (auto curve = load_curve(s, problems)) {
+    zo.curve = std::move(curve->server);
+    zo.curve_clients = std::move(curve->clients);
+    spdlog::info("CURVE on: {} pool manager key(s) allowed; server public "
+                 "key {}",
+                 zo.curve_clients.size(), zo.curve->public_key);
+  } else if (!problems.empty()) {
+    throw std::runtime_error(problems.front());
+  } else if (is_local_endpoint(s.endpoint)) {
+    spdlog::info("CURVE off: endpoint {} is reachable from this host only",
+                 s.endpoint);
+  } else {
+    spdlog::warn("CURVE off and endpoint {} is not loopback: anyone who "
+                 "reaches it can make minidns send DNS queries (set "
+                 "minidns.curve-key-file and minidns.curve-clients-file)",
+                 s.endpoint);
+  }
   if (zo.allowed.empty())
     spdlog::info("every destination allowed (minidns.allow-destinations is "
                  "empty)");
@@ -49,12 +70,13 @@ service start_service(caf::actor_system& sys, const settings& s) {
 std::string summary(const service& svc) {
   auto z = stats(*svc.link);
   auto u = stats(*svc.engine);
-  return fmt::format("casts {} invalid {} replies {} undeliverable {}; "
+  return fmt::format("casts {} invalid {} replies {} undeliverable {} "
+                     "held-delivered {} refused {}; "
                      "queries sent {} send-errors {}; datagrams {} accepted "
                      "{} unmatched {} mismatched {}",
-                     z.casts, z.invalid, z.replies, z.undeliverable, u.sent,
-                     u.send_errors, u.received, u.accepted, u.unmatched,
-                     u.mismatched);
+                     z.casts, z.invalid, z.replies, z.undeliverable,
+                     z.held_delivered, z.refused, u.sent, u.send_errors,
+                     u.received, u.accepted, u.unmatched, u.mismatched);
 }
 
 void setup_logging(const std::string& level) {

@@ -5,14 +5,17 @@
 /// that sent the cast.
 
 #include "actors/interfaces.hpp"
+#include "net/keys.hpp"
 #include "net/prefix.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace minidns {
 
@@ -23,6 +26,15 @@ struct zmq_link_options {
   uint64_t hwm = 100000;           ///< ZeroMQ high-water marks
   std::chrono::milliseconds linger{2000};
   net::prefix_list allowed; ///< destinations casts may aim at
+  /// The server's CURVE key pair; nullopt: no CURVE (plain connections).
+  std::optional<net::key_pair> curve;
+  /// With `curve`: public keys (Z85) of the pool managers allowed in.
+  std::vector<std::string> curve_clients;
+  /// How long replies for a disconnected pool manager wait for it to come
+  /// back with the same routing id; zero: dropped at once.
+  std::chrono::milliseconds reply_hold{60000};
+  /// Most replies held at once; past it the oldest is dropped.
+  uint64_t reply_hold_max = 100000;
 };
 
 /// Counters of the ZeroMQ thread, readable from any thread.
@@ -30,7 +42,11 @@ struct zmq_link_stats {
   uint64_t casts = 0;         ///< valid casts accepted
   uint64_t invalid = 0;       ///< frames answered with an error
   uint64_t replies = 0;       ///< replies handed to ZeroMQ
-  uint64_t undeliverable = 0; ///< replies whose pool manager was gone
+  uint64_t undeliverable = 0; ///< replies dropped: pool manager gone
+  uint64_t held = 0;          ///< replies waiting for a pool manager now
+  uint64_t held_delivered = 0; ///< held replies delivered on reconnection
+  uint64_t refused = 0; ///< connections refused: handshake or CURVE key
+  uint64_t connected = 0; ///< pool manager connections now
 };
 
 class zmq_link;

@@ -146,3 +146,80 @@ TEST(Config, AllowlistIsParsedAndChecked) {
   bad.allow_destinations = {"192.0.2.0/24", "nonsense"};
   EXPECT_TRUE(mentions(validate(bad), "minidns.allow-destinations: not an IP"));
 }
+
+namespace {
+
+const std::string test_pub = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+const std::string test_sec = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+
+} // namespace
+
+TEST(Config, CurveFilesAreReadAndChecked) {
+  auto keys = write_temp(net::format_key_file({test_pub, test_sec}));
+  auto clients = write_temp("# pool managers\n" + test_pub + "\n");
+  settings s;
+  auto p = load({"--minidns.curve-key-file=" + keys,
+                 "--minidns.curve-clients-file=" + clients},
+                &s);
+  EXPECT_TRUE(p.empty()) << (p.empty() ? "" : p[0]);
+  std::vector<std::string> problems;
+  auto c = load_curve(s, problems);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(c->server.secret_key, test_sec);
+  EXPECT_EQ(c->clients, std::vector<std::string>{test_pub});
+  // Off when neither is set.
+  EXPECT_FALSE(load_curve(settings{}, problems));
+  EXPECT_TRUE(problems.empty());
+}
+
+TEST(Config, CurveProblemsNameTheSetting) {
+  auto keys = write_temp(net::format_key_file({test_pub, test_sec}));
+  auto pub_only = write_temp(net::format_key_file({test_pub, ""}));
+  auto clients = write_temp(test_pub + "\n");
+  auto empty = write_temp("# nobody\n");
+  EXPECT_TRUE(mentions(load({"--minidns.curve-key-file=" + keys}),
+                       "minidns.curve-clients-file: required"));
+  EXPECT_TRUE(mentions(load({"--minidns.curve-clients-file=" + clients}),
+                       "minidns.curve-key-file: required"));
+  EXPECT_TRUE(mentions(load({"--minidns.curve-key-file=/nonexistent/k",
+                             "--minidns.curve-clients-file=" + clients}),
+                       "minidns.curve-key-file: cannot read '/nonexistent/k'"));
+  EXPECT_TRUE(mentions(load({"--minidns.curve-key-file=" + pub_only,
+                             "--minidns.curve-clients-file=" + clients}),
+                       "minidns.curve-key-file: " + pub_only +
+                           ": no secret-key line"));
+  EXPECT_TRUE(mentions(load({"--minidns.curve-key-file=" + keys,
+                             "--minidns.curve-clients-file=" + empty}),
+                       "minidns.curve-clients-file: " + empty + ": no keys"));
+  EXPECT_TRUE(mentions(load({"--minidns.curve-key-file=" + keys,
+                             "--minidns.curve-clients-file=" + keys}),
+                       "minidns.curve-clients-file: " + keys + ": line 3"));
+}
+
+TEST(Config, ReplyHoldIsChecked) {
+  settings s;
+  EXPECT_TRUE(load({"--minidns.reply-hold=5s", "--minidns.reply-hold-max=7"},
+                   &s)
+                  .empty());
+  EXPECT_EQ(s.reply_hold, std::chrono::seconds(5));
+  EXPECT_EQ(s.reply_hold_max, 7u);
+  EXPECT_TRUE(mentions(load({"--minidns.reply-hold=25h"}),
+                       "minidns.reply-hold: out of range"));
+  EXPECT_TRUE(mentions(load({"--minidns.reply-hold-max=100000001"}),
+                       "minidns.reply-hold-max: out of range"));
+  EXPECT_TRUE(mentions(file_problems("[minidns]\nreply-hold=5\n"),
+                       "minidns.reply-hold: expected a duration"));
+}
+
+TEST(Config, LocalEndpoints) {
+  for (const char* e :
+       {"tcp://127.0.0.1:5358", "tcp://127.1.2.3:*", "tcp://[::1]:5358",
+        "tcp://localhost:1", "ipc:///run/minidns.sock", "inproc://x"})
+    EXPECT_TRUE(is_local_endpoint(e)) << e;
+  for (const char* e :
+       {"tcp://*:5358", "tcp://0.0.0.0:5358", "tcp://192.0.2.1:5358",
+        "tcp://[::]:5358", "tcp://eth0:5358", "tcp://128.0.0.1:1",
+        "tcp://[2001:db8::1]:1", "tcp://127.0.0.1", "pgm://x"})
+    EXPECT_FALSE(is_local_endpoint(e)) << e;
+}
