@@ -539,6 +539,9 @@ private:
     held_.push_back({peer, std::move(frame), clock::now() + opts_.reply_hold});
     ++held_peers_[peer];
     held_now_.store(held_.size(), std::memory_order_relaxed);
+    spdlog::debug("holding a reply for a pool manager that is not connected "
+                  "({} held)",
+                  held_.size());
   }
 
   void drop_oldest_held(const char* why) {

@@ -7,6 +7,7 @@
 /// minidns could not be reached at all.
 
 #include "messages/cast.hpp"
+#include "net/keys.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -18,9 +19,11 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -34,6 +37,7 @@
 namespace {
 
 namespace msg = minidns::messages;
+namespace net = minidns::net;
 using clock_type = std::chrono::steady_clock;
 
 constexpr int exit_ok = 0;
@@ -69,6 +73,8 @@ Commands:
                       notify ZONE DESTINATION [TIMEOUT RETRY_INTERVAL MAX_RETRIES]
                       poll ZONE SERIAL DESTINATION [TIMEOUT RETRY_INTERVAL MAX_RETRIES]
                     blank lines and lines starting with '#' are skipped
+  keygen PATH       writes a new CURVE key pair to PATH (mode 0600) and its
+                    public key to PATH.pub; prints the public key
 
 Options (before or after the command; --NAME=VALUE or --NAME VALUE):
   --endpoint=ENDPOINT    minidns ZeroMQ endpoint (default tcp://127.0.0.1:5358)
@@ -77,6 +83,9 @@ Options (before or after the command; --NAME=VALUE or --NAME VALUE):
   --max-retries=N        resends after the first attempt (default 3)
   --grace=S              seconds to wait for error replies at the end (default 1)
   --window=N             polls awaiting a reply at once (default 1000)
+  --curve-server-key=K   minidns's CURVE public key (Z85) or a file holding it
+  --curve-key-file=FILE  this client's CURVE key pair (from keygen); both
+                         CURVE options or neither
   --help                 show this text
 
 ZONE, DESTINATION and the ranges of the numbers are checked by minidns, whose
@@ -113,6 +122,8 @@ struct options {
   cast_params params;
   double grace = 1;
   uint64_t window = 1000;
+  std::string curve_server_key; ///< Z85; empty: no CURVE
+  net::key_pair curve_keys;     ///< this client's, with curve_server_key
   bool help = false;
   std::vector<std::string> positional; ///< the command and its arguments
 };
@@ -278,6 +289,22 @@ const std::string& tool_context() {
 // ---------------------------------------------------------------------------
 // Command line
 
+/// Reads a CURVE key file named by option `name`.
+net::key_pair read_key_file(std::string_view name, std::string_view path,
+                            bool need_secret) {
+  std::ifstream in{std::string(path), std::ios::binary};
+  if (!in)
+    throw usage_error(std::string(name) + ": cannot read " + quote_arg(path) +
+                      ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto f = net::parse_key_file(text.str(), need_secret);
+  if (!f.keys)
+    throw usage_error(std::string(name) + ": " + quote_arg(path) + ": " +
+                      f.error);
+  return *f.keys;
+}
+
 /// Parses argv. Options may come before or after the command; "--" ends
 /// them.
 options parse_args(int argc, char** argv) {
@@ -309,8 +336,9 @@ options parse_args(int argc, char** argv) {
       value = arg.substr(eq + 1);
     }
     static const char* const with_value[] = {
-        "--endpoint",    "--timeout", "--retry-interval",
-        "--max-retries", "--grace",   "--window"};
+        "--endpoint",      "--timeout",          "--retry-interval",
+        "--max-retries",   "--grace",            "--window",
+        "--curve-server-key", "--curve-key-file"};
     bool known = std::any_of(std::begin(with_value), std::end(with_value),
                              [&](const char* n) { return name == n; });
     if (!known)
@@ -342,9 +370,51 @@ options parse_args(int argc, char** argv) {
         throw usage_error("--window: not an integer in 1..10000000: " +
                           quote_arg(*value));
       opt.window = *v;
+    } else if (name == "--curve-server-key") {
+      if (net::is_z85_key(*value))
+        opt.curve_server_key = std::string(*value);
+      else
+        opt.curve_server_key =
+            read_key_file(name, *value, false).public_key;
+    } else if (name == "--curve-key-file") {
+      opt.curve_keys = read_key_file(name, *value, true);
     }
   }
+  if (opt.curve_server_key.empty() != opt.curve_keys.public_key.empty())
+    throw usage_error(opt.curve_server_key.empty()
+                          ? "--curve-key-file: needs --curve-server-key"
+                          : "--curve-server-key: needs --curve-key-file (the "
+                            "client's key pair; see keygen)");
   return opt;
+}
+
+/// Writes a new CURVE key pair to `path` (0600, never over an existing
+/// file) and the public key to `path`.pub. Returns the exit code.
+int keygen(const std::string& path) {
+  char pub[41], sec[41];
+  if (zmq_curve_keypair(pub, sec) != 0) {
+    std::fprintf(stderr, "minidns-ctl: keygen: %s\n",
+                 zmq_strerror(zmq_errno()));
+    return exit_failure;
+  }
+  net::key_pair keys{pub, sec};
+  auto write = [](const std::string& file, const std::string& text,
+                  mode_t mode) {
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                    mode);
+    if (fd < 0)
+      throw usage_error("keygen: cannot create " + quote_arg(file) + ": " +
+                        std::strerror(errno));
+    bool ok = ::write(fd, text.data(), text.size()) ==
+              static_cast<ssize_t>(text.size());
+    ok = ::close(fd) == 0 && ok;
+    if (!ok)
+      throw std::runtime_error("keygen: cannot write " + quote_arg(file));
+  };
+  write(path, net::format_key_file(keys), 0600);
+  write(path + ".pub", net::format_key_file({keys.public_key, ""}), 0644);
+  std::printf("%s\n", keys.public_key.c_str());
+  return exit_ok;
 }
 
 /// Builds a cast from a command and its arguments: the command line
@@ -623,10 +693,18 @@ public:
   /// Connects; a syntactically invalid endpoint is a usage error.
   void connect() {
     sock_.set(zmq::sockopt::linger, linger_ms);
+    if (!opt_.curve_server_key.empty()) {
+      sock_.set(zmq::sockopt::curve_serverkey, opt_.curve_server_key);
+      sock_.set(zmq::sockopt::curve_publickey, opt_.curve_keys.public_key);
+      sock_.set(zmq::sockopt::curve_secretkey, opt_.curve_keys.secret_key);
+    }
     const char* monitor_addr = "inproc://minidns-ctl-monitor";
     if (zmq_socket_monitor(sock_.handle(), monitor_addr,
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                               ZMQ_EVENT_DISCONNECTED) != 0)
+                               ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0)
       throw zmq::error_t();
     monitor_.set(zmq::sockopt::linger, 0);
     monitor_.connect(monitor_addr);
@@ -739,6 +817,9 @@ public:
       }
       if (items[1].revents & ZMQ_POLLIN)
         read_monitor();
+      // A refused handshake is refused again on every reconnection.
+      if (handshake_failed_ && !ever_connected_)
+        break;
       if (items[0].revents & ZMQ_POLLIN)
         read_replies();
       if (n_items == 3 && (items[2].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
@@ -891,6 +972,8 @@ private:
         last_progress_ = clock_type::now();
       } else if (event == ZMQ_EVENT_DISCONNECTED) {
         connected_ = false;
+      } else {
+        handshake_failed_ = true;
       }
     }
   }
@@ -914,7 +997,16 @@ private:
     if (!src_.error().empty())
       std::fprintf(stderr, "minidns-ctl: %s\n", src_.error().c_str());
     bool unreachable = sent_ > 0 && !ever_connected_;
-    if (unreachable) {
+    if (unreachable && handshake_failed_) {
+      std::fprintf(stderr,
+                   "minidns-ctl: minidns at %s refused the ZeroMQ handshake "
+                   "(%s)\n",
+                   opt_.endpoint.c_str(),
+                   opt_.curve_server_key.empty()
+                       ? "it wants CURVE: see --curve-server-key"
+                       : "wrong --curve-server-key, or this client's key is "
+                         "not in minidns.curve-clients-file");
+    } else if (unreachable) {
       std::fprintf(stderr,
                    "minidns-ctl: could not reach minidns at %s (no "
                    "connection within %s s)\n",
@@ -970,6 +1062,7 @@ private:
 
   bool connected_ = false, ever_connected_ = false;
   bool not_connected_at_end_ = false;
+  bool handshake_failed_ = false; ///< minidns refused us (CURVE, mechanism)
   bool stdout_broken_ = false;
   clock_type::time_point start_, last_progress_, reach_deadline_;
   std::optional<clock_type::time_point> end_since_, grace_since_;
@@ -987,11 +1080,19 @@ int main(int argc, char** argv) {
       return exit_ok;
     }
     if (opt.positional.empty())
-      throw usage_error("missing COMMAND (notify, poll or batch)");
+      throw usage_error("missing COMMAND (notify, poll, batch or keygen)");
+    if (opt.positional[0] == "keygen") {
+      if (opt.positional.size() != 2)
+        throw usage_error("usage: keygen PATH");
+      return keygen(opt.positional[1]);
+    }
   } catch (const usage_error& e) {
     std::fprintf(stderr, "minidns-ctl: %s\nTry 'minidns-ctl --help'.\n",
                  e.what());
     return exit_usage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "minidns-ctl: %s\n", e.what());
+    return exit_failure;
   }
 
   int fd = -1;

@@ -308,9 +308,20 @@ int daemon_process::stop(int sig, milliseconds timeout) {
 }
 
 pool_manager::pool_manager(const std::string& endpoint, int rcvhwm)
+    : pool_manager(endpoint, pm_options{rcvhwm, {}, {}, {}, {}}) {}
+
+pool_manager::pool_manager(const std::string& endpoint,
+                           const pm_options& opts)
     : ctx_(1), sock_(ctx_, zmq::socket_type::dealer) {
   sock_.set(zmq::sockopt::linger, 0);
-  sock_.set(zmq::sockopt::rcvhwm, rcvhwm);
+  sock_.set(zmq::sockopt::rcvhwm, opts.rcvhwm);
+  if (!opts.routing_id.empty())
+    sock_.set(zmq::sockopt::routing_id, opts.routing_id);
+  if (!opts.server_key.empty()) {
+    sock_.set(zmq::sockopt::curve_serverkey, opts.server_key);
+    sock_.set(zmq::sockopt::curve_publickey, opts.public_key);
+    sock_.set(zmq::sockopt::curve_secretkey, opts.secret_key);
+  }
   sock_.connect(endpoint);
 }
 

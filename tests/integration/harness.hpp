@@ -100,12 +100,23 @@ private:
 /// JSON, when it is not a reply (a test failure, not a skip).
 messages::reply decode_or_throw(const std::string& raw);
 
+/// How a pool manager connects.
+struct pm_options {
+  int rcvhwm = 0;         ///< receive high-water mark, messages (0: none)
+  std::string routing_id; ///< empty: ZeroMQ picks one
+  /// CURVE: the server's public key and the client's key pair (Z85); all
+  /// empty for a plain connection.
+  std::string server_key, public_key, secret_key;
+};
+
 /// A pool manager: a ZeroMQ DEALER connected to minidns.
 class pool_manager {
 public:
   /// Connects to `endpoint`. `rcvhwm` is the DEALER's receive high-water
   /// mark in messages (0: none).
   explicit pool_manager(const std::string& endpoint, int rcvhwm = 0);
+  /// Connects to `endpoint` as `opts` say.
+  pool_manager(const std::string& endpoint, const pm_options& opts);
   pool_manager(const pool_manager&) = delete;
   pool_manager& operator=(const pool_manager&) = delete;
 
