@@ -16,7 +16,7 @@ namespace minidns {
 using request_actor = caf::typed_actor<
     // An accepted reply to attempt N (late replies to earlier attempts too).
     caf::reacts_to<answer_atom, uint32_t, net::reply_info>,
-    // Attempt N could not be sent (errno); counts as a failed attempt.
+    // Attempt N failed (errno): not sent, or ICMP said unreachable.
     caf::reacts_to<send_error_atom, uint32_t, int>,
     // Attempt N's timeout expired.
     caf::reacts_to<timeout_atom, uint32_t>,

@@ -151,9 +151,9 @@ request(request_actor::stateful_pointer<request_state> self, uint64_t token,
         if (attempt != s.attempt || !s.outstanding)
           return;
         if (debug_enabled())
-          spdlog::debug("{}: attempt {} not sent: {}", describe(s), attempt,
+          spdlog::debug("{}: attempt {} failed: {}", describe(s), attempt,
                         std::strerror(err));
-        s.last_detail = "send failed";
+        s.last_detail = net::failure_detail(err);
         attempt_failed(self);
       },
       [=](timeout_atom, uint32_t attempt) {

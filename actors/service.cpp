@@ -72,11 +72,13 @@ std::string summary(const service& svc) {
   auto u = stats(*svc.engine);
   return fmt::format("casts {} invalid {} replies {} undeliverable {} "
                      "held-delivered {} refused {}; "
-                     "queries sent {} send-errors {}; datagrams {} accepted "
-                     "{} unmatched {} mismatched {}",
+                     "queries sent {} send-errors {} send-waits {}; datagrams "
+                     "{} accepted {} unmatched {} mismatched {}; icmp {} "
+                     "icmp-unmatched {}",
                      z.casts, z.invalid, z.replies, z.undeliverable,
                      z.held_delivered, z.refused, u.sent, u.send_errors,
-                     u.received, u.accepted, u.unmatched, u.mismatched);
+                     u.send_waits, u.received, u.accepted, u.unmatched,
+                     u.mismatched, u.icmp, u.icmp_unmatched);
 }
 
 void setup_logging(const std::string& level) {

@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <cerrno>
 #include <cstring>
+#include <linux/errqueue.h>
 #include <mutex>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
@@ -111,10 +112,16 @@ int open_socket(bool v6, const std::string& source, int buffer) {
                     SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
-  if (v6) {
-    int on = 1;
+  int on = 1;
+  if (v6)
     ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-  }
+  // ICMP errors (port unreachable...) land in the socket's error queue,
+  // even though the socket is not connected: an attempt to a closed port
+  // then ends at once instead of after its timeout.
+  if (v6)
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
+  else
+    ::setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
   ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer));
   sockaddr_storage ss;
@@ -135,7 +142,8 @@ int open_socket(bool v6, const std::string& source, int buffer) {
 /// The UDP thread and everything it owns.
 class udp_engine {
 public:
-  explicit udp_engine(const udp_io_options& opts) {
+  explicit udp_engine(const udp_io_options& opts)
+      : sendmmsg_hook_(opts.sendmmsg_hook) {
     epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
     wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (epoll_ < 0 || wake_ < 0)
@@ -199,6 +207,9 @@ public:
     s.accepted = accepted_.load(std::memory_order_relaxed);
     s.unmatched = unmatched_.load(std::memory_order_relaxed);
     s.mismatched = mismatched_.load(std::memory_order_relaxed);
+    s.icmp = icmp_.load(std::memory_order_relaxed);
+    s.icmp_unmatched = icmp_unmatched_.load(std::memory_order_relaxed);
+    s.send_waits = send_waits_.load(std::memory_order_relaxed);
     return s;
   }
 
@@ -206,6 +217,7 @@ private:
   struct sock {
     int fd;
     bool v6;
+    bool waiting = false; ///< for EPOLLOUT: the send buffer was full
   };
 
   /// One datagram waiting in a send batch.
@@ -250,11 +262,20 @@ private:
         return;
       }
       for (int i = 0; i < n; ++i) {
-        if (events[i].data.u32 == UINT32_MAX) {
+        auto idx = events[i].data.u32;
+        auto ev = events[i].events;
+        if (idx == UINT32_MAX) {
           uint64_t v;
           [[maybe_unused]] auto r = ::read(wake_, &v, sizeof(v));
-        } else {
-          receive(events[i].data.u32);
+          continue;
+        }
+        if (ev & EPOLLERR)
+          read_errors(idx);
+        if (ev & EPOLLIN)
+          receive(idx);
+        if ((ev & EPOLLOUT) && sockets_[idx].waiting) {
+          wait_for_room(idx, false);
+          flush(idx);
         }
       }
       {
@@ -301,10 +322,30 @@ private:
       by_token_.erase(i);
   }
 
-  void fail(const caf::strong_actor_ptr& owner, uint32_t attempt, int err) {
-    send_errors_.fetch_add(1, std::memory_order_relaxed);
+  /// Tells a request that its attempt failed (send error or ICMP).
+  static void report(const caf::strong_actor_ptr& owner, uint32_t attempt,
+                     int err) {
     caf::anon_send(caf::actor_cast<request_actor>(owner),
                    send_error_atom::value, attempt, err);
+  }
+
+  void fail(const caf::strong_actor_ptr& owner, uint32_t attempt, int err) {
+    send_errors_.fetch_add(1, std::memory_order_relaxed);
+    report(owner, attempt, err);
+  }
+
+  int send_batch(int fd, mmsghdr* msgs, unsigned n) {
+    return sendmmsg_hook_ ? sendmmsg_hook_(fd, msgs, n)
+                          : ::sendmmsg(fd, msgs, n, 0);
+  }
+
+  /// Watches socket `idx` for room in its send buffer, or stops watching.
+  void wait_for_room(uint32_t idx, bool on) {
+    epoll_event ev{};
+    ev.events = on ? uint32_t{EPOLLIN | EPOLLOUT} : uint32_t{EPOLLIN};
+    ev.data.u32 = idx;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_MOD, sockets_[idx].fd, &ev) == 0)
+      sockets_[idx].waiting = on;
   }
 
   /// Picks a socket and a fresh random ID no pending attempt to the same
@@ -345,21 +386,27 @@ private:
     p.attempt = q.attempt;
     p.kind = q.kind;
     p.qname = std::move(q.qname_wire);
-    if (batches_[key.socket].size() == batch)
+    if (batches_[key.socket].size() == batch && !sockets_[key.socket].waiting)
       flush(key.socket);
   }
 
   void flush_all() {
     for (auto& [idx, out] : batches_)
-      if (!out.empty())
+      if (!out.empty() && !sockets_[idx].waiting)
         flush(idx);
   }
 
+  /// Sends socket `idx`'s batch. A full send buffer (EAGAIN) keeps the
+  /// rest, in order, until epoll says there is room; any other error ends
+  /// the attempt of the datagram that met it, after one more try, since the
+  /// error may be a pending ICMP error about an earlier datagram that this
+  /// call merely reported.
   void flush(uint32_t idx) {
     auto& out = batches_[idx];
     mmsghdr msgs[batch];
     iovec iov[batch];
     size_t off = 0;
+    bool tried_again = false;
     while (off < out.size()) {
       size_t n = std::min(batch, out.size() - off);
       for (size_t i = 0; i < n; ++i) {
@@ -371,17 +418,27 @@ private:
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
       }
-      int r = ::sendmmsg(sockets_[idx].fd, msgs, static_cast<unsigned>(n), 0);
-      if (r < 0 && errno == EINTR)
-        continue;
+      int r = send_batch(sockets_[idx].fd, msgs, static_cast<unsigned>(n));
       if (r > 0) {
         sent_.fetch_add(static_cast<uint64_t>(r), std::memory_order_relaxed);
         off += static_cast<size_t>(r);
+        tried_again = false;
         continue;
       }
-      // The first datagram of the batch failed: that attempt failed; the
-      // rest are tried again.
       int err = r < 0 ? errno : EIO;
+      if (err == EINTR)
+        continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        send_waits_.fetch_add(1, std::memory_order_relaxed);
+        out.erase(out.begin(), out.begin() + static_cast<ptrdiff_t>(off));
+        wait_for_room(idx, true);
+        return;
+      }
+      if (!tried_again) {
+        tried_again = true;
+        continue;
+      }
+      tried_again = false;
       auto& o = out[off];
       auto i = table_.find(o.key);
       if (i != table_.end()) {
@@ -392,6 +449,54 @@ private:
       ++off;
     }
     out.clear();
+  }
+
+  /// Reads socket `idx`'s error queue: ICMP errors (and local ones) about
+  /// datagrams it sent. Each names the destination and quotes the query, so
+  /// it is matched like a reply, by socket, destination and ID; a match
+  /// ends that attempt as failed (never the request: ICMP can be forged).
+  void read_errors(uint32_t idx) {
+    for (int i = 0; i < 64; ++i) {
+      uint8_t data[net::max_query_size];
+      sockaddr_storage to{};
+      alignas(cmsghdr) char control[256];
+      iovec iov{data, sizeof(data)};
+      msghdr mh{};
+      mh.msg_name = &to;
+      mh.msg_namelen = sizeof(to);
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      mh.msg_control = control;
+      mh.msg_controllen = sizeof(control);
+      auto n = ::recvmsg(sockets_[idx].fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR)
+          continue;
+        return;
+      }
+      const sock_extended_err* ee = nullptr;
+      for (auto* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c))
+        if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+            (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR))
+          ee = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(c));
+      auto peer = net::endpoint::from_sockaddr(
+          reinterpret_cast<sockaddr*>(&to), mh.msg_namelen);
+      auto len = static_cast<size_t>(n);
+      // The quoted datagram must be one of our queries (QR clear).
+      if (ee == nullptr || ee->ee_errno == 0 || !peer || len < 12 ||
+          (data[2] & 0x80) != 0) {
+        icmp_unmatched_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      auto it = table_.find(wire_key{*peer, idx, net::peek_id(data, len)});
+      if (it == table_.end()) {
+        icmp_unmatched_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      icmp_.fetch_add(1, std::memory_order_relaxed);
+      report(it->second.owner, it->second.attempt,
+             static_cast<int>(ee->ee_errno));
+    }
   }
 
   void receive(uint32_t idx) {
@@ -462,6 +567,10 @@ private:
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> unmatched_{0};
   std::atomic<uint64_t> mismatched_{0};
+  std::atomic<uint64_t> icmp_{0};
+  std::atomic<uint64_t> icmp_unmatched_{0};
+  std::atomic<uint64_t> send_waits_{0};
+  std::function<int(int, mmsghdr*, unsigned)> sendmmsg_hook_;
 };
 
 std::shared_ptr<udp_engine> start_udp_engine(const udp_io_options& opts) {

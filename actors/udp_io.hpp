@@ -8,8 +8,11 @@
 
 #include <caf/typed_event_based_actor.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+
+struct mmsghdr;
 
 namespace minidns {
 
@@ -20,6 +23,8 @@ struct udp_io_options {
   std::string source_v4 = "0.0.0.0"; ///< local address for IPv4 queries
   std::string source_v6 = "::";      ///< local address for IPv6 queries
   bool ipv6 = true;                  ///< open IPv6 sockets
+  /// Stands in for sendmmsg(2) when set: tests make sends fail with it.
+  std::function<int(int fd, mmsghdr* msgs, unsigned n)> sendmmsg_hook;
 };
 
 /// Counters of the UDP thread, readable from any thread.
@@ -30,6 +35,9 @@ struct udp_io_stats {
   uint64_t accepted = 0;    ///< replies matched to an attempt
   uint64_t unmatched = 0;   ///< no attempt with that socket, source, ID
   uint64_t mismatched = 0;  ///< matched ID but failed the reply check
+  uint64_t icmp = 0;        ///< ICMP errors that ended an attempt early
+  uint64_t icmp_unmatched = 0; ///< ICMP errors about no attempt of ours
+  uint64_t send_waits = 0;  ///< times a full socket buffer made sends wait
 };
 
 class udp_engine;

@@ -1,5 +1,7 @@
 #include "net/verdict.hpp"
 
+#include <cerrno>
+
 #include "net/serial.hpp"
 
 namespace minidns::net {
@@ -84,6 +86,26 @@ poll_outcome classify_poll(const reply_info& reply,
     break;
   }
   return out;
+}
+
+std::string_view failure_detail(int err) noexcept {
+  switch (err) {
+  case ECONNREFUSED:
+    return "port unreachable";
+  case EHOSTUNREACH:
+  case EHOSTDOWN:
+    return "host unreachable";
+  case ENETUNREACH:
+  case ENETDOWN:
+    return "network unreachable";
+  case EPERM:
+  case EACCES:
+    return "send not permitted";
+  case EAFNOSUPPORT:
+    return "address family not supported";
+  default:
+    return "send failed";
+  }
 }
 
 } // namespace minidns::net

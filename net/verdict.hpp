@@ -42,4 +42,10 @@ struct poll_outcome {
 /// answer is NOERROR, AA set, TC clear, exactly one SOA owned by the zone.
 poll_outcome classify_poll(const reply_info& reply, uint32_t expected) noexcept;
 
+/// The `detail` of an attempt that failed with `err`, an errno from the
+/// kernel: a send error or an ICMP error read from the socket's error queue
+/// ("port unreachable", "host unreachable", "network unreachable", "send
+/// not permitted", "address family not supported", "send failed").
+std::string_view failure_detail(int err) noexcept;
+
 } // namespace minidns::net

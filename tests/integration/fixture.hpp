@@ -214,6 +214,16 @@ protected:
     return wait_for_probe(r, "quiet.test.", silent, seconds, nullptr);
   }
 
+  /// Disconnects `pm`, stops the daemon with SIGTERM (expecting exit 0)
+  /// and returns its last log line, the counters ("minidns stopped: ...").
+  std::string stop_and_summary() {
+    pm.reset();
+    EXPECT_EQ(mdns->stop(SIGTERM), 0);
+    std::string line;
+    EXPECT_TRUE(mdns->wait_for_line("minidns stopped:", 0ms, &line));
+    return line;
+  }
+
   std::unique_ptr<daemon_process> mdns;
   std::unique_ptr<pool_manager> pm;
 

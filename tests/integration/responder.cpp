@@ -430,6 +430,43 @@ void responder::handle(const uint8_t* data, size_t len, const void* from,
              from_len);
   };
 
+  for (unsigned k = 0; k < s.flood; ++k) {
+    auto now = [&](int fd, const std::string& msg) {
+      ::sendto(fd, msg.data(), msg.size(), 0,
+               static_cast<const sockaddr*>(from), from_len);
+    };
+    unsigned kinds = other_addr_fd_ >= 0 ? 6 : 5;
+    switch (k % kinds) {
+    case 0: {
+      uint16_t id;
+      do {
+        rng_ ^= rng_ << 13, rng_ ^= rng_ >> 17, rng_ ^= rng_ << 5;
+        id = static_cast<uint16_t>(rng_);
+      } while (id == q.id);
+      now(fd_, build(id, s.spoof_serial));
+      break;
+    }
+    case 1:
+      now(fd_, build(q.id, s.spoof_serial, flaw::question));
+      break;
+    case 2:
+      now(spoof_fd_, build(q.id, s.spoof_serial));
+      break;
+    case 3:
+      now(fd_, build(q.id, s.spoof_serial, flaw::no_qr));
+      break;
+    case 4:
+      now(fd_, build(q.id, s.spoof_serial, flaw::opcode));
+      break;
+    default:
+      now(other_addr_fd_, build(q.id, s.spoof_serial));
+      break;
+    }
+  }
+  if (s.flood > 0) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    forged_ += s.flood;
+  }
   if (s.spoof_wrong_id)
     send_from(fd_, build(wrong_id, s.spoof_serial));
   if (s.spoof_wrong_port)
@@ -448,6 +485,11 @@ void responder::handle(const uint8_t* data, size_t len, const void* from,
                           : s.serials[std::min(nth - 1, s.serials.size() - 1)];
     send_from(fd_, build(q.id, serial));
   }
+}
+
+uint64_t responder::forged_sent() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return forged_;
 }
 
 } // namespace minidns::it

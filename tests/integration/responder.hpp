@@ -68,6 +68,11 @@ struct zone_script {
   unsigned soa_records = 1;
   /// Send every answer (spoofed ones too) this long after the query came.
   std::chrono::milliseconds delay{0};
+  /// At once, whatever `delay` says, send this many forged replies, taking
+  /// turns: a random ID, the right ID with another question, the right ID
+  /// from another port, QR clear, another opcode, and from 127.0.0.2 when
+  /// bound. Each carries `spoof_serial`. Counted by forged_sent().
+  unsigned flood = 0;
 };
 
 /// One query as the responder received it.
@@ -125,6 +130,8 @@ public:
   std::vector<query_record> queries_for(const std::string& zone) const;
   size_t count() const;
   size_t count_for(const std::string& zone) const;
+  /// Forged replies sent so far (zone_script::flood).
+  uint64_t forged_sent() const;
 
   /// Waits until at least `n` queries in all have been received. False on
   /// timeout.
@@ -165,6 +172,8 @@ private:
   std::map<std::string, size_t> per_zone_; ///< query counts by lowercase zone
 
   std::vector<delayed> delayed_; ///< owned by the thread
+  uint64_t forged_ = 0;          ///< guarded by mtx_
+  uint32_t rng_ = 0x9E3779B9;    ///< for forged IDs; owned by the thread
 };
 
 /// Lowercase presentation form with a trailing dot ("Example.com" ->

@@ -104,10 +104,7 @@ TEST_F(Curve, UnlistedKeyIsRefusedAndNothingIsSent) {
   EXPECT_TRUE(barrier(r).empty());
   EXPECT_EQ(r.count_for("intruder.test."), 0u);
   EXPECT_FALSE(intruder.receive_raw(0ms));
-  pm.reset();
-  ASSERT_EQ(mdns->stop(SIGTERM), 0);
-  std::string stopped;
-  ASSERT_TRUE(mdns->wait_for_line("minidns stopped:", 0ms, &stopped));
+  auto stopped = stop_and_summary();
   EXPECT_NE(stopped.find(" refused 1;"), std::string::npos) << stopped;
   EXPECT_NE(stopped.find("casts 1 "), std::string::npos) << stopped;
 }
@@ -279,10 +276,7 @@ TEST_F(Reconnect, StatusesFinishedMeanwhileAreDelivered) {
     ids.insert(as_int(got->r.raw_request_id));
   }
   EXPECT_EQ(ids, (std::set<int64_t>{0, 1, 2, 3, 4}));
-  pm.reset();
-  ASSERT_EQ(mdns->stop(SIGTERM), 0);
-  std::string stopped;
-  ASSERT_TRUE(mdns->wait_for_line("minidns stopped:", 0ms, &stopped));
+  auto stopped = stop_and_summary();
   EXPECT_NE(stopped.find("undeliverable 0 held-delivered 5 "),
             std::string::npos)
       << stopped;
@@ -309,10 +303,7 @@ TEST_F(Reconnect, HeldRepliesExpireWithALogLine) {
   pool_manager back(mdns->endpoint(), with_id("pm-late"));
   auto others = barrier(r, &back);
   EXPECT_TRUE(others.empty()) << summary(others);
-  pm.reset();
-  ASSERT_EQ(mdns->stop(SIGTERM), 0);
-  std::string stopped;
-  ASSERT_TRUE(mdns->wait_for_line("minidns stopped:", 0ms, &stopped));
+  auto stopped = stop_and_summary();
   EXPECT_NE(stopped.find("undeliverable 2 held-delivered 0 "),
             std::string::npos)
       << stopped;
@@ -342,10 +333,7 @@ TEST_F(Reconnect, AtMostReplyHoldMaxAreKept) {
   while (got_n < 2 && receive(back))
     ++got_n;
   EXPECT_EQ(got_n, 2);
-  pm.reset();
-  ASSERT_EQ(mdns->stop(SIGTERM), 0);
-  std::string stopped;
-  ASSERT_TRUE(mdns->wait_for_line("minidns stopped:", 0ms, &stopped));
+  auto stopped = stop_and_summary();
   EXPECT_NE(stopped.find("undeliverable 3 held-delivered 2 "),
             std::string::npos)
       << stopped;
@@ -364,6 +352,64 @@ TEST_F(Reconnect, HoldingOffDropsAtOnce) {
   }
   ASSERT_TRUE(mdns->wait_for_line("its pool manager is not connected",
                                   reply_wait));
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------
+// A flood of forged replies while polls wait for a slow server.
+
+namespace {
+
+class Forgery : public daemon_test {};
+
+/// Reads a counter ("accepted 5") from the daemon's summary line.
+uint64_t counter(const std::string& summary, const std::string& name) {
+  auto at = summary.find(" " + name + " ");
+  if (at == std::string::npos) {
+    ADD_FAILURE() << "no counter " << name << " in " << summary;
+    return 0;
+  }
+  return std::stoull(summary.substr(at + name.size() + 2));
+}
+
+TEST_F(Forgery, FloodOfForgedRepliesIsCountedAndNoneIsTaken) {
+  start();
+  responder r;
+  zone_script slow;
+  slow.serial = 5;
+  slow.spoof_serial = 999; // newer: a poll that took one would say 999
+  slow.delay = 200ms;
+  slow.flood = 30;
+  r.default_script(slow);
+  constexpr int polls = 120, window = 12;
+  int sent = 0, done = 0;
+  // A window of polls at a time keeps the forged datagrams well inside the
+  // socket buffers, so that every one is read and counted.
+  while (done < polls) {
+    while (sent < polls && sent - done < window) {
+      pm->send(poll_cast("z" + std::to_string(sent) + ".flood.test.", 5,
+                         r.destination(), 2.0, 0, 0, mp_int(sent)));
+      ++sent;
+    }
+    auto got = receive(*pm);
+    ASSERT_TRUE(got) << "only " << done << " replies";
+    EXPECT_EQ(got->r.status, "SUCCESS") << got->json();
+    EXPECT_EQ(got->r.actual_serial, 5u) << got->json();
+    EXPECT_EQ(got->r.detail, "matched") << got->json();
+    ++done;
+  }
+  EXPECT_EQ(r.count(), static_cast<size_t>(polls)); // no retries were needed
+  auto forged = r.forged_sent();
+  EXPECT_EQ(forged, uint64_t{polls} * slow.flood);
+  auto s = stop_and_summary();
+  EXPECT_EQ(counter(s, "accepted"), uint64_t{polls}) << s;
+  EXPECT_EQ(counter(s, "unmatched") + counter(s, "mismatched"), forged) << s;
+  EXPECT_EQ(counter(s, "datagrams"), forged + polls) << s;
+  // Both kinds occur: wrong IDs and ports find no attempt; a right ID with
+  // a wrong question, QR or opcode fails the reply check.
+  EXPECT_GT(counter(s, "unmatched"), 0u) << s;
+  EXPECT_GT(counter(s, "mismatched"), 0u) << s;
 }
 
 } // namespace

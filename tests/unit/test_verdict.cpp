@@ -1,5 +1,6 @@
 #include "net/verdict.hpp"
 
+#include <cerrno>
 #include <gtest/gtest.h>
 #include <string>
 
@@ -166,3 +167,14 @@ TEST(Verdict, PollCheckOrder) {
 }
 
 } // namespace
+
+TEST(FailureDetail, NamesTheCommonErrors) {
+  EXPECT_EQ(failure_detail(ECONNREFUSED), "port unreachable");
+  EXPECT_EQ(failure_detail(EHOSTUNREACH), "host unreachable");
+  EXPECT_EQ(failure_detail(ENETUNREACH), "network unreachable");
+  EXPECT_EQ(failure_detail(EPERM), "send not permitted");
+  EXPECT_EQ(failure_detail(EACCES), "send not permitted");
+  EXPECT_EQ(failure_detail(EAFNOSUPPORT), "address family not supported");
+  EXPECT_EQ(failure_detail(EAGAIN), "send failed");
+  EXPECT_EQ(failure_detail(0), "send failed");
+}

@@ -1,0 +1,201 @@
+/// The UDP I/O actor's error paths, with its real thread and sockets on
+/// loopback: a stand-in for sendmmsg(2) makes sends fail as the kernel can
+/// (EPERM, ENETUNREACH, EAGAIN on a full buffer, a pending ICMP error
+/// reported by an unrelated send), and a closed port produces a real ICMP
+/// port unreachable. Each test waits for a message or a datagram with a
+/// deadline, never for a fixed time. (The `sent` counter is bumped after
+/// sendmmsg returns, so a test that has just seen the datagram may read it
+/// one short: the datagram itself is the proof.)
+
+#include "actors/udp_io.hpp"
+#include "messages/register.hpp"
+#include "net/dns_name.hpp"
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <caf/all.hpp>
+#include <cerrno>
+#include <gtest/gtest.h>
+#include <mutex>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace minidns;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct real_config : caf::actor_system_config {
+  real_config() {
+    set("scheduler.max-threads", 2);
+    register_message_types(*this);
+  }
+};
+
+/// Scripted results for the first calls of sendmmsg; later calls go to
+/// the kernel.
+struct send_script {
+  std::mutex mtx;
+  std::vector<int> errors; ///< errno for call N (0: pass through)
+  std::atomic<int> calls{0};
+};
+
+/// A UDP socket on 127.0.0.1 standing in for a DNS server.
+struct server_socket {
+  int fd = -1;
+  uint16_t port = 0;
+  server_socket() {
+    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    socklen_t len = sizeof(a);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  ~server_socket() { close(); }
+  void close() {
+    if (fd >= 0)
+      ::close(fd);
+    fd = -1;
+  }
+  /// Waits up to 5 s for one datagram; its size, or -1.
+  int receive() {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1)
+      return -1;
+    uint8_t buf[512];
+    return static_cast<int>(::recv(fd, buf, sizeof(buf), 0));
+  }
+};
+
+class UdpIo : public ::testing::Test {
+protected:
+  void SetUp() override {
+    udp_io_options o;
+    o.sockets_per_family = 1;
+    o.ipv6 = false;
+    auto sc = script;
+    o.sendmmsg_hook = [sc](int fd, mmsghdr* msgs, unsigned n) {
+      int call = sc->calls.fetch_add(1);
+      int err = 0;
+      {
+        std::lock_guard<std::mutex> guard{sc->mtx};
+        if (static_cast<size_t>(call) < sc->errors.size())
+          err = sc->errors[static_cast<size_t>(call)];
+      }
+      if (err != 0) {
+        errno = err;
+        return -1;
+      }
+      return ::sendmmsg(fd, msgs, n, 0);
+    };
+    engine = start_udp_engine(o);
+    udp = sys.spawn(udp_io, engine);
+  }
+
+  void TearDown() override {
+    caf::anon_send_exit(udp, caf::exit_reason::user_shutdown);
+  }
+
+  void fail_calls(std::vector<int> errors) {
+    std::lock_guard<std::mutex> guard{script->mtx};
+    script->errors = std::move(errors);
+  }
+
+  /// Sends attempt `attempt` of a SOA query for example.com to `port`.
+  void query(uint32_t attempt, uint16_t port) {
+    dns_query q;
+    q.token = 1;
+    q.attempt = attempt;
+    q.kind = net::query_kind::soa;
+    std::string err;
+    q.destination =
+        *net::parse_destination("127.0.0.1:" + std::to_string(port), err);
+    q.qname_wire = *net::name_to_wire("example.com.", err);
+    self->send(udp, query_atom::value, std::move(q));
+  }
+
+  /// Waits up to 5 s for a send_error message; {attempt, errno} or
+  /// {0, 0} when none came.
+  std::pair<uint32_t, int> next_failure() {
+    std::pair<uint32_t, int> got{0, 0};
+    self->receive(
+        [&](send_error_atom, uint32_t attempt, int err) {
+          got = {attempt, err};
+        },
+        caf::after(std::chrono::seconds(5)) >> [] {});
+    return got;
+  }
+
+  real_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  std::shared_ptr<send_script> script = std::make_shared<send_script>();
+  std::shared_ptr<udp_engine> engine;
+  udp_io_actor udp;
+};
+
+} // namespace
+
+TEST_F(UdpIo, RefusedSendEndsTheAttemptAndTheEngineGoesOn) {
+  server_socket server;
+  fail_calls({EPERM, EPERM}); // the send and its one more try
+  query(1, server.port);
+  auto failure = next_failure();
+  EXPECT_EQ(failure.first, 1u);
+  EXPECT_EQ(failure.second, EPERM);
+  EXPECT_EQ(stats(*engine).send_errors, 1u);
+  // The next attempt goes out.
+  query(2, server.port);
+  EXPECT_GT(server.receive(), 12);
+}
+
+TEST_F(UdpIo, UnreachableNetworkEndsTheAttempt) {
+  server_socket server;
+  fail_calls({ENETUNREACH, ENETUNREACH});
+  query(1, server.port);
+  auto failure = next_failure();
+  EXPECT_EQ(failure.first, 1u);
+  EXPECT_EQ(failure.second, ENETUNREACH);
+}
+
+TEST_F(UdpIo, AnErrorOnceIsTriedAgain) {
+  // A pending ICMP error about an earlier datagram is reported by the next
+  // send on the socket: that send is tried once more.
+  server_socket server;
+  fail_calls({ECONNREFUSED});
+  query(1, server.port);
+  EXPECT_GT(server.receive(), 12);
+  EXPECT_EQ(script->calls.load(), 2);
+  EXPECT_EQ(stats(*engine).send_errors, 0u);
+}
+
+TEST_F(UdpIo, FullSendBufferWaitsForRoom) {
+  server_socket server;
+  fail_calls({EAGAIN});
+  query(1, server.port);
+  EXPECT_GT(server.receive(), 12);
+  auto s = stats(*engine);
+  EXPECT_EQ(s.send_waits, 1u);
+  EXPECT_EQ(s.send_errors, 0u);
+}
+
+TEST_F(UdpIo, IcmpPortUnreachableEndsTheAttempt) {
+  uint16_t closed;
+  {
+    server_socket gone;
+    closed = gone.port;
+  }
+  query(1, closed);
+  auto failure = next_failure();
+  EXPECT_EQ(failure.first, 1u);
+  EXPECT_EQ(failure.second, ECONNREFUSED);
+  auto s = stats(*engine);
+  EXPECT_EQ(s.icmp, 1u);
+  EXPECT_EQ(s.send_errors, 0u);
+}
