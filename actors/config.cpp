@@ -37,6 +37,7 @@ const std::map<std::string, kind>& known_keys() {
       {"curve-clients-file", kind::string},
       {"reply-hold", kind::duration},
       {"reply-hold-max", kind::integer},
+      {"metrics-endpoint", kind::string},
   };
   return keys;
 }
@@ -140,7 +141,9 @@ config::config() {
       .add(values.reply_hold, "reply-hold",
            "how long replies wait for a pool manager that disconnected")
       .add(values.reply_hold_max, "reply-hold-max",
-           "most replies held for disconnected pool managers");
+           "most replies held for disconnected pool managers")
+      .add(values.metrics_endpoint, "metrics-endpoint",
+           "HOST:PORT of the Prometheus /metrics endpoint; empty: off");
 }
 
 std::vector<std::string> check_file_types(const caf::settings& raw) {
@@ -218,8 +221,43 @@ std::vector<std::string> validate(const settings& s) {
   if (s.reply_hold_max > 100000000)
     bad("reply-hold-max",
         "out of range 0..100000000: " + std::to_string(s.reply_hold_max));
+  if (!s.metrics_endpoint.empty()) {
+    std::string why;
+    if (!parse_listen_address(s.metrics_endpoint, why))
+      bad("metrics-endpoint", why);
+  }
   load_curve(s, problems);
   return problems;
+}
+
+std::optional<listen_address> parse_listen_address(const std::string& text,
+                                                   std::string& why) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    why = "expected IPV4:PORT or [IPV6]:PORT, got '" + text + "'";
+    return std::nullopt;
+  }
+  listen_address out;
+  auto host = text.substr(0, colon);
+  auto port = text.substr(colon + 1);
+  bool v6 = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (v6)
+    host = host.substr(1, host.size() - 2);
+  unsigned char buf[16];
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), buf) != 1) {
+    why = "expected IPV4:PORT or [IPV6]:PORT, got '" + text + "'";
+    return std::nullopt;
+  }
+  if (port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535) {
+    why = "port not in 0..65535: '" + port + "'";
+    return std::nullopt;
+  }
+  out.host = host;
+  out.port = static_cast<uint16_t>(std::stoul(port));
+  out.loopback = v6 ? host == "::1" : buf[0] == 127;
+  return out;
 }
 
 std::optional<curve_settings> load_curve(const settings& s,

@@ -38,7 +38,21 @@ struct settings {
   caf::timespan reply_hold = std::chrono::seconds(60);
   /// Most replies held for disconnected pool managers, all of them.
   uint64_t reply_hold_max = 100000;
+  /// HOST:PORT of the Prometheus /metrics endpoint; empty: off.
+  std::string metrics_endpoint;
 };
+
+/// A parsed listening address (minidns.metrics-endpoint).
+struct listen_address {
+  std::string host; ///< an IP address, without brackets
+  uint16_t port = 0; ///< 0: any free port
+  bool loopback = false;
+};
+
+/// Parses "IPV4:PORT" or "[IPV6]:PORT"; nullopt with `why` set when it is
+/// not one.
+std::optional<listen_address> parse_listen_address(const std::string& text,
+                                                   std::string& why);
 
 /// CURVE settings read from the key files.
 struct curve_settings {

@@ -1,5 +1,6 @@
 #include "actors/request.hpp"
 
+#include "metrics/registry.hpp"
 #include "net/dns_name.hpp"
 #include "net/verdict.hpp"
 
@@ -15,6 +16,10 @@ using self_ptr = request_actor::stateful_pointer<request_state>;
 
 bool is_poll(const request_state& st) {
   return st.cast.kind == messages::method::poll_for_serial_number;
+}
+
+size_t method_index(const request_state& st) {
+  return is_poll(st) ? 1 : 0;
 }
 
 bool debug_enabled() {
@@ -41,10 +46,18 @@ void send_attempt(self_ptr self) {
   self->delayed_send(self, st.cast.timeout, timeout_atom::value, st.attempt);
 }
 
-/// Ends the request: frees its query IDs and hands `frame` (empty for
-/// none) to the sink.
-void end(self_ptr self, std::string frame) {
+/// Ends the request: counts its outcome, frees its query IDs and hands
+/// `frame` (empty for none) to the sink.
+void end(self_ptr self, std::string frame, bool success,
+         std::string_view detail) {
   auto& st = self->state;
+  auto& m = metrics::global();
+  m.request_ended(static_cast<metrics::method_label>(method_index(st)),
+                  success, detail);
+  m.duration[method_index(st)].observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                    st.started)
+          .count());
   self->send(st.udp, release_atom::value, st.token);
   self->send(st.sink, done_atom::value, st.token, std::move(frame));
   self->quit();
@@ -69,7 +82,7 @@ void finish(self_ptr self, messages::status status, std::string_view detail) {
     spdlog::warn("{}: gave up after {} attempt(s): {}", describe(st),
                  st.attempt, detail);
   }
-  end(self, std::move(frame));
+  end(self, std::move(frame), status == messages::status::success, detail);
 }
 
 /// The current attempt failed (timeout, send error, unsettling answer):
@@ -95,16 +108,16 @@ void on_notify_answer(self_ptr self, uint32_t attempt,
   case net::notify_verdict::acknowledged:
     if (debug_enabled())
       spdlog::debug("{}: acknowledged", describe(st));
-    end(self, {});
+    end(self, {}, true, "acknowledged");
     return;
   case net::notify_verdict::final_error:
     spdlog::warn("{}: refused with {}; not resending", describe(st),
                  net::rcode_name(info.rcode));
     // A refusal is an answer, not a failure to get one: no resend.
-    end(self, {});
+    end(self, {}, false, net::rcode_detail(info.rcode));
     return;
   case net::notify_verdict::retry:
-    st.last_detail = net::rcode_name(info.rcode);
+    st.last_detail = net::rcode_detail(info.rcode);
     if (attempt == st.attempt && st.outstanding)
       attempt_failed(self);
     return;
@@ -138,6 +151,7 @@ request(request_actor::stateful_pointer<request_state> self, uint64_t token,
   st.cast = std::move(cast);
   st.udp = std::move(udp);
   st.sink = std::move(sink);
+  st.started = std::chrono::steady_clock::now();
   send_attempt(self);
   return {
       [=](answer_atom, uint32_t attempt, const net::reply_info& info) {
@@ -161,6 +175,7 @@ request(request_actor::stateful_pointer<request_state> self, uint64_t token,
         if (attempt != s.attempt || !s.outstanding)
           return;
         s.last_detail = "timeout";
+        metrics::add(metrics::global().timeouts[method_index(s)]);
         attempt_failed(self);
       },
       [=](retry_atom, uint32_t attempt) {

@@ -6,6 +6,7 @@
 #include "messages/cast.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -23,6 +24,7 @@ struct request_state {
   bool outstanding = false;            ///< the current attempt awaits its reply
   std::optional<uint32_t> last_serial; ///< polls: the last serial seen
   std::string_view last_detail = "timeout"; ///< why the last attempt failed
+  std::chrono::steady_clock::time_point started; ///< for the duration metric
   static inline const char* name = "request";
 };
 

@@ -2,6 +2,8 @@
 
 #include "actors/udp_io.hpp"
 #include "actors/zmq_bridge.hpp"
+#include "metrics/http_server.hpp"
+#include "metrics/prometheus.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -61,6 +63,25 @@ service start_service(caf::actor_system& sys, const settings& s) {
   svc.endpoint = bound_endpoint(*link);
   auto done = std::make_shared<std::promise<void>>();
   svc.stopped = done->get_future();
+  if (!s.metrics_endpoint.empty()) {
+    std::string why;
+    auto where = parse_listen_address(s.metrics_endpoint, why);
+    if (!where)
+      throw std::runtime_error("minidns.metrics-endpoint: " + why);
+    svc.metrics = std::make_shared<metrics::http_server>(
+        where->host, where->port, [engine, link] {
+          return metrics::render(metrics::global(), stats(*engine),
+                                 stats(*link));
+        });
+    auto host = s.metrics_endpoint.substr(0, s.metrics_endpoint.rfind(':'));
+    svc.metrics_url = "http://" + host + ":" +
+                      std::to_string(svc.metrics->port()) + "/metrics";
+    if (where->loopback)
+      spdlog::info("metrics on {}", svc.metrics_url);
+    else
+      spdlog::warn("metrics on {}, reachable from other hosts",
+                   svc.metrics_url);
+  }
   svc.udp = sys.spawn(udp_io, std::move(engine));
   svc.bridge = sys.spawn(zmq_bridge, std::move(link), svc.udp, s.drain_timeout,
                          [done] { done->set_value(); });

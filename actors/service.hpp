@@ -17,6 +17,10 @@ namespace minidns {
 class udp_engine;
 class zmq_link;
 
+namespace metrics {
+class http_server;
+} // namespace metrics
+
 /// The running service.
 struct service {
   std::shared_ptr<udp_engine> engine; ///< for its counters
@@ -25,6 +29,9 @@ struct service {
   bridge_actor bridge;
   std::string endpoint;      ///< the ZeroMQ endpoint actually bound
   std::future<void> stopped; ///< ready once drained and flushed
+  /// The /metrics endpoint, when minidns.metrics-endpoint is set.
+  std::shared_ptr<metrics::http_server> metrics;
+  std::string metrics_url; ///< http://HOST:PORT/metrics, or empty
 };
 
 /// Opens the sockets and spawns the actors. Throws std::runtime_error with a

@@ -1,5 +1,6 @@
 #include "actors/udp_io.hpp"
 
+#include "metrics/registry.hpp"
 #include "net/dns_message.hpp"
 
 #include <algorithm>
@@ -92,6 +93,7 @@ struct pending {
   uint32_t attempt = 0;
   net::query_kind kind = net::query_kind::soa;
   std::string qname;
+  std::chrono::steady_clock::time_point sent_at; ///< for the round trip
 };
 
 struct command {
@@ -223,6 +225,7 @@ private:
   /// One datagram waiting in a send batch.
   struct outgoing {
     wire_key key;
+    net::query_kind kind;
     sockaddr_storage to;
     socklen_t to_len;
     size_t len;
@@ -371,6 +374,7 @@ private:
     }
     auto& out = batches_[key.socket].emplace_back();
     out.key = key;
+    out.kind = q.kind;
     out.len = net::build_query(q.kind, key.id, q.qname_wire, out.data,
                                sizeof(out.data));
     out.to_len = q.destination.to_sockaddr(out.to);
@@ -386,6 +390,7 @@ private:
     p.attempt = q.attempt;
     p.kind = q.kind;
     p.qname = std::move(q.qname_wire);
+    p.sent_at = std::chrono::steady_clock::now();
     if (batches_[key.socket].size() == batch && !sockets_[key.socket].waiting)
       flush(key.socket);
   }
@@ -421,6 +426,9 @@ private:
       int r = send_batch(sockets_[idx].fd, msgs, static_cast<unsigned>(n));
       if (r > 0) {
         sent_.fetch_add(static_cast<uint64_t>(r), std::memory_order_relaxed);
+        auto& m = metrics::global();
+        for (int i = 0; i < r; ++i)
+          metrics::add(m.queries[static_cast<size_t>(out[off + static_cast<size_t>(i)].kind)]);
         off += static_cast<size_t>(r);
         tried_again = false;
         continue;
@@ -539,6 +547,12 @@ private:
         continue;
       }
       accepted_.fetch_add(1, std::memory_order_relaxed);
+      auto& m = metrics::global();
+      metrics::add(m.rcodes[info.rcode & 0xf]);
+      m.rtt[static_cast<size_t>(p.kind)].observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                        p.sent_at)
+              .count());
       caf::anon_send(caf::actor_cast<request_actor>(p.owner),
                      answer_atom::value, p.attempt, info);
     }

@@ -5,6 +5,7 @@
 /// is its typed front door.
 
 #include "actors/interfaces.hpp"
+#include "metrics/stats.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 #include <cstdint>
@@ -25,19 +26,6 @@ struct udp_io_options {
   bool ipv6 = true;                  ///< open IPv6 sockets
   /// Stands in for sendmmsg(2) when set: tests make sends fail with it.
   std::function<int(int fd, mmsghdr* msgs, unsigned n)> sendmmsg_hook;
-};
-
-/// Counters of the UDP thread, readable from any thread.
-struct udp_io_stats {
-  uint64_t sent = 0;        ///< queries handed to the kernel
-  uint64_t send_errors = 0; ///< queries the kernel refused
-  uint64_t received = 0;    ///< datagrams read
-  uint64_t accepted = 0;    ///< replies matched to an attempt
-  uint64_t unmatched = 0;   ///< no attempt with that socket, source, ID
-  uint64_t mismatched = 0;  ///< matched ID but failed the reply check
-  uint64_t icmp = 0;        ///< ICMP errors that ended an attempt early
-  uint64_t icmp_unmatched = 0; ///< ICMP errors about no attempt of ours
-  uint64_t send_waits = 0;  ///< times a full socket buffer made sends wait
 };
 
 class udp_engine;

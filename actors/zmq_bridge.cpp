@@ -2,6 +2,7 @@
 
 #include "actors/request.hpp"
 #include "messages/cast.hpp"
+#include "metrics/registry.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -172,6 +173,8 @@ public:
     s.replies = replies_.load(std::memory_order_relaxed);
     s.undeliverable = undeliverable_.load(std::memory_order_relaxed);
     s.held = held_now_.load(std::memory_order_relaxed);
+    s.in_flight = in_flight_now_.load(std::memory_order_relaxed);
+    s.max_in_flight = opts_.max_in_flight;
     s.held_delivered = held_delivered_.load(std::memory_order_relaxed);
     s.refused = refused_.load(std::memory_order_relaxed);
     s.connected = static_cast<uint64_t>(
@@ -336,6 +339,7 @@ private:
       if (!held_.empty() && now < held_retry_until_ && now >= next_held_try_)
         retry_held(now);
       read_casts();
+      in_flight_now_.store(in_flight_, std::memory_order_relaxed);
       if (draining_.load()) {
         if (in_flight_ == 0 && held_.empty())
           break;
@@ -420,6 +424,7 @@ private:
         held_retry_until_ = clock::now() + held_retry_window;
       if (parts.size() != 1) {
         invalid_.fetch_add(1, std::memory_order_relaxed);
+        metrics::add(metrics::global().invalid[0]); // "frame"
         send_reply(
             std::move(peer),
             messages::encode_error(
@@ -431,6 +436,8 @@ private:
                                            &opts_.allowed);
       if (!decoded.ok) {
         invalid_.fetch_add(1, std::memory_order_relaxed);
+        metrics::add(metrics::global().invalid[metrics::invalid_reason_index(
+            decoded.error)]);
         spdlog::info("invalid cast: {}", decoded.error);
         send_reply(std::move(peer), std::move(decoded.error_reply));
         continue;
@@ -453,6 +460,11 @@ private:
       }
       ++in_flight_;
       casts_.fetch_add(1, std::memory_order_relaxed);
+      metrics::add(metrics::global().casts[c.kind ==
+                                                   messages::method::
+                                                       poll_for_serial_number
+                                               ? 1
+                                               : 0]);
       caf::anon_send(bridge_, cast_atom::value, std::move(c), std::move(peer));
     }
   }
@@ -624,6 +636,7 @@ private:
   std::atomic<uint64_t> replies_{0};
   std::atomic<uint64_t> undeliverable_{0};
   std::atomic<uint64_t> held_now_{0};
+  std::atomic<uint64_t> in_flight_now_{0};
   std::atomic<uint64_t> held_delivered_{0};
   std::atomic<uint64_t> refused_{0};
   std::atomic<uint64_t> zap_denied_{0};

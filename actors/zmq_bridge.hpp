@@ -5,6 +5,7 @@
 /// that sent the cast.
 
 #include "actors/interfaces.hpp"
+#include "metrics/stats.hpp"
 #include "net/keys.hpp"
 #include "net/prefix.hpp"
 
@@ -35,18 +36,6 @@ struct zmq_link_options {
   std::chrono::milliseconds reply_hold{60000};
   /// Most replies held at once; past it the oldest is dropped.
   uint64_t reply_hold_max = 100000;
-};
-
-/// Counters of the ZeroMQ thread, readable from any thread.
-struct zmq_link_stats {
-  uint64_t casts = 0;         ///< valid casts accepted
-  uint64_t invalid = 0;       ///< frames answered with an error
-  uint64_t replies = 0;       ///< replies handed to ZeroMQ
-  uint64_t undeliverable = 0; ///< replies dropped: pool manager gone
-  uint64_t held = 0;          ///< replies waiting for a pool manager now
-  uint64_t held_delivered = 0; ///< held replies delivered on reconnection
-  uint64_t refused = 0; ///< connections refused: handshake or CURVE key
-  uint64_t connected = 0; ///< pool manager connections now
 };
 
 class zmq_link;

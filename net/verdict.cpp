@@ -43,8 +43,7 @@ notify_verdict classify_notify(uint8_t rcode) noexcept {
 poll_outcome classify_poll(const reply_info& reply,
                            uint32_t expected) noexcept {
   if (reply.rcode != rcode_noerror)
-    return unusable(reply.rcode < 16 ? rcode_details[reply.rcode]
-                                     : std::string_view("rcode UNKNOWN"));
+    return unusable(rcode_detail(reply.rcode));
   if (reply.tc)
     return unusable("truncated");
   if (!reply.aa)
@@ -86,6 +85,10 @@ poll_outcome classify_poll(const reply_info& reply,
     break;
   }
   return out;
+}
+
+std::string_view rcode_detail(uint8_t rcode) noexcept {
+  return rcode < 16 ? rcode_details[rcode] : std::string_view("rcode UNKNOWN");
 }
 
 std::string_view failure_detail(int err) noexcept {

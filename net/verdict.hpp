@@ -42,6 +42,10 @@ struct poll_outcome {
 /// answer is NOERROR, AA set, TC clear, exactly one SOA owned by the zone.
 poll_outcome classify_poll(const reply_info& reply, uint32_t expected) noexcept;
 
+/// "rcode <NAME>" for an RCODE ("rcode UNKNOWN" past 15): the `detail` of
+/// an answer with an error RCODE.
+std::string_view rcode_detail(uint8_t rcode) noexcept;
+
 /// The `detail` of an attempt that failed with `err`, an errno from the
 /// kernel: a send error or an ICMP error read from the socket's error queue
 /// ("port unreachable", "host unreachable", "network unreachable", "send

@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libcaf-dev libldns-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
-  libspdlog-dev libgtest-dev libgmock-dev
-  nsd knot bind9
+  libspdlog-dev libgtest-dev libgmock-dev libcpp-httplib-dev
+  # for the tests: real secondaries, and promtool to check /metrics
+  nsd knot bind9 prometheus
 )
 
 missing=()

@@ -1,0 +1,212 @@
+#include "metrics/prometheus.hpp"
+
+#include "net/dns_message.hpp"
+
+#include <cstdio>
+
+namespace minidns::metrics {
+
+namespace {
+
+/// Builds the page one metric family at a time.
+class page {
+public:
+  void family(const char* name, const char* type, const char* help) {
+    name_ = name;
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    out_ += help;
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+
+  /// One sample of the current family; `labels` is "" or `a="x",b="y"`.
+  void sample(const std::string& labels, uint64_t value,
+              const char* suffix = "") {
+    line(labels, suffix);
+    out_ += std::to_string(value);
+    out_ += '\n';
+  }
+
+  void sample(const std::string& labels, double value, const char* suffix) {
+    line(labels, suffix);
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.9g", value);
+    out_ += buf;
+    out_ += '\n';
+  }
+
+  /// A histogram sample set for one label set.
+  void histogram(const std::string& labels, const histogram::snapshot& h) {
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < h.buckets.size(); ++i) {
+      cumulative += h.buckets[i];
+      std::string le = "+Inf";
+      if (i < histogram::bounds.size()) {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%g", histogram::bounds[i]);
+        le = buf;
+      }
+      sample(join(labels, "le=\"" + le + "\""), cumulative, "_bucket");
+    }
+    sample(labels, h.sum, "_sum");
+    sample(labels, cumulative, "_count");
+  }
+
+  std::string take() { return std::move(out_); }
+
+private:
+  static std::string join(const std::string& a, const std::string& b) {
+    return a.empty() ? b : a + "," + b;
+  }
+
+  void line(const std::string& labels, const char* suffix) {
+    out_ += name_;
+    out_ += suffix;
+    if (!labels.empty()) {
+      out_ += '{';
+      out_ += labels;
+      out_ += '}';
+    }
+    out_ += ' ';
+  }
+
+  std::string out_;
+  const char* name_ = "";
+};
+
+std::string label(const char* name, std::string_view value) {
+  // Label values here come from fixed tables: no escaping needed.
+  std::string out = name;
+  out += "=\"";
+  out += value;
+  out += '"';
+  return out;
+}
+
+uint64_t get(const std::atomic<uint64_t>& a) {
+  return a.load(std::memory_order_relaxed);
+}
+
+} // namespace
+
+std::string render(const registry& r, const udp_io_stats& udp,
+                   const zmq_link_stats& zmq) {
+  page p;
+  p.family("minidns_casts_total", "counter",
+           "Valid casts accepted from pool managers, by method.");
+  for (size_t m = 0; m < 2; ++m)
+    p.sample(label("method", method_names[m]), get(r.casts[m]));
+
+  p.family("minidns_invalid_casts_total", "counter",
+           "Frames answered with an error, by the field at fault.");
+  for (size_t i = 0; i < invalid_reason_count; ++i)
+    p.sample(label("reason", invalid_reasons[i]), get(r.invalid[i]));
+
+  p.family("minidns_requests_total", "counter",
+           "Requests ended, by method, status and detail (combinations "
+           "seen so far).");
+  for (size_t m = 0; m < 2; ++m)
+    for (size_t st = 0; st < 2; ++st)
+      for (size_t d = 0; d < detail_count; ++d) {
+        auto n = get(r.ended[m][st][d]);
+        // Always show the usual outcomes, so that rates start at zero.
+        bool usual = (st == 0 && d == detail_index(m == 1 ? "matched"
+                                                          : "acknowledged")) ||
+                     (st == 1 && d == detail_index("timeout"));
+        if (n == 0 && !usual)
+          continue;
+        p.sample(label("method", method_names[m]) + "," +
+                     label("status", st == 0 ? "SUCCESS" : "ERROR") + "," +
+                     label("detail", detail_names[d]),
+                 n);
+      }
+
+  p.family("minidns_requests_in_flight", "gauge",
+           "Requests running plus replies waiting for their pool manager.");
+  p.sample("", zmq.in_flight);
+  p.family("minidns_requests_in_flight_limit", "gauge",
+           "minidns.max-in-flight: casts wait in ZeroMQ beyond it.");
+  p.sample("", zmq.max_in_flight);
+
+  p.family("minidns_request_duration_seconds", "histogram",
+           "Time from cast to the request's end, by method.");
+  for (size_t m = 0; m < 2; ++m)
+    p.histogram(label("method", method_names[m]), r.duration[m].read());
+
+  p.family("minidns_dns_queries_total", "counter",
+           "DNS queries sent, by kind.");
+  for (size_t k = 0; k < 2; ++k)
+    p.sample(label("kind", kind_names[k]), get(r.queries[k]));
+
+  p.family("minidns_dns_send_errors_total", "counter",
+           "DNS queries the kernel refused to send.");
+  p.sample("", udp.send_errors);
+  p.family("minidns_dns_send_waits_total", "counter",
+           "Times a full socket send buffer made queries wait.");
+  p.sample("", udp.send_waits);
+
+  p.family("minidns_dns_attempts_timed_out_total", "counter",
+           "Attempts that got no usable answer in time, by kind.");
+  for (size_t k = 0; k < 2; ++k)
+    p.sample(label("kind", kind_names[k]), get(r.timeouts[k]));
+
+  p.family("minidns_dns_datagrams_received_total", "counter",
+           "UDP datagrams read from minidns's sockets.");
+  p.sample("", udp.received);
+
+  p.family("minidns_dns_replies_total", "counter",
+           "DNS replies accepted (matched and checked), by RCODE.");
+  for (uint8_t rc = 0; rc < 16; ++rc) {
+    auto n = get(r.rcodes[rc]);
+    if (n == 0 && rc != 0)
+      continue;
+    p.sample(label("rcode", net::rcode_name(rc)), n);
+  }
+
+  p.family("minidns_dns_replies_dropped_total", "counter",
+           "Datagrams dropped: unmatched (no attempt with that socket, "
+           "source and ID: forged or very late) or mismatched (failed the "
+           "reply check).");
+  p.sample(label("reason", "unmatched"), udp.unmatched);
+  p.sample(label("reason", "mismatched"), udp.mismatched);
+
+  p.family("minidns_dns_icmp_errors_total", "counter",
+           "ICMP errors read from the sockets: matched ones ended an "
+           "attempt early.");
+  p.sample(label("matched", "true"), udp.icmp);
+  p.sample(label("matched", "false"), udp.icmp_unmatched);
+
+  p.family("minidns_dns_round_trip_seconds", "histogram",
+           "Time from a query's send to its accepted reply, by kind.");
+  for (size_t k = 0; k < 2; ++k)
+    p.histogram(label("kind", kind_names[k]), r.rtt[k].read());
+
+  p.family("minidns_zmq_connections", "gauge",
+           "ZeroMQ connections from pool managers now open.");
+  p.sample("", zmq.connected);
+  p.family("minidns_zmq_connections_refused_total", "counter",
+           "Connections that failed the ZeroMQ handshake (CURVE key not "
+           "allowed, wrong mechanism, closed early).");
+  p.sample("", zmq.refused);
+
+  p.family("minidns_replies_sent_total", "counter",
+           "Replies handed to ZeroMQ for pool managers.");
+  p.sample("", zmq.replies);
+  p.family("minidns_replies_dropped_total", "counter",
+           "Replies dropped: their pool manager did not come back in time.");
+  p.sample("", zmq.undeliverable);
+  p.family("minidns_replies_held", "gauge",
+           "Replies waiting for a pool manager that disconnected.");
+  p.sample("", zmq.held);
+  p.family("minidns_replies_held_delivered_total", "counter",
+           "Held replies delivered when their pool manager came back.");
+  p.sample("", zmq.held_delivered);
+  return p.take();
+}
+
+} // namespace minidns::metrics

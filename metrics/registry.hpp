@@ -1,0 +1,104 @@
+#pragma once
+/// The counters and histograms minidns exports to Prometheus that do not
+/// belong to one thread's own stats (udp_io_stats, zmq_link_stats): casts
+/// by method, requests by outcome, queries by kind, replies by RCODE,
+/// timeouts, invalid casts by field, request and round-trip durations.
+/// Lock-free: request actors on any scheduler thread update them. No CAF,
+/// no sockets.
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <string_view>
+
+namespace minidns::metrics {
+
+/// A histogram with fixed bucket bounds, in seconds.
+class histogram {
+public:
+  /// Upper bounds of the buckets (the last bucket, +Inf, is implicit).
+  static constexpr std::array<double, 16> bounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1,      2.5,   10,   60};
+
+  void observe(double seconds) noexcept;
+
+  /// A consistent-enough copy: per-bucket counts (not cumulative), the
+  /// +Inf bucket last, and the sum.
+  struct snapshot {
+    std::array<uint64_t, bounds.size() + 1> buckets{};
+    double sum = 0;
+  };
+  snapshot read() const noexcept;
+
+private:
+  std::array<std::atomic<uint64_t>, bounds.size() + 1> buckets_{};
+  std::atomic<uint64_t> sum_ns_{0};
+};
+
+/// The two methods and the two query kinds, as label values.
+enum class method_label : uint8_t { notify = 0, poll = 1 };
+constexpr std::array<std::string_view, 2> method_names = {
+    "notify_zone_changed", "poll_for_serial_number"};
+constexpr std::array<std::string_view, 2> kind_names = {"notify", "soa"};
+
+/// The `detail` values a request can end with (docs/protocol.md), plus
+/// "acknowledged" for answered NOTIFYs and "other" for anything new.
+inline constexpr std::string_view detail_names[] = {
+    "matched",          "newer",               "lower serial",
+    "serial undefined", "timeout",             "port unreachable",
+    "host unreachable", "network unreachable", "send not permitted",
+    "address family not supported", "send failed", "truncated",
+    "not authoritative", "no SOA",             "multiple SOA",
+    "malformed answer", "shutdown",            "acknowledged",
+    "rcode NOERROR",    "rcode FORMERR",       "rcode SERVFAIL",
+    "rcode NXDOMAIN",   "rcode NOTIMP",        "rcode REFUSED",
+    "rcode YXDOMAIN",   "rcode YXRRSET",       "rcode NXRRSET",
+    "rcode NOTAUTH",    "rcode NOTZONE",       "rcode RCODE11",
+    "rcode RCODE12",    "rcode RCODE13",       "rcode RCODE14",
+    "rcode RCODE15",    "rcode UNKNOWN",       "other"};
+constexpr size_t detail_count = std::size(detail_names);
+
+/// Index of `detail` in detail_names ("other" when unknown).
+size_t detail_index(std::string_view detail) noexcept;
+
+/// The fields an invalid cast can be blamed on (the first word of its
+/// error), plus "other".
+inline constexpr std::string_view invalid_reasons[] = {
+    "frame",          "method",      "context",    "domain",
+    "domain.name",    "domain.serial", "destination", "timeout",
+    "retry_interval", "max_retries", "request_id", "other"};
+constexpr size_t invalid_reason_count = std::size(invalid_reasons);
+
+/// Index of the reason of a decode error message in invalid_reasons.
+size_t invalid_reason_index(std::string_view error) noexcept;
+
+/// Everything counted outside the UDP and ZeroMQ threads' own stats.
+struct registry {
+  std::array<std::atomic<uint64_t>, 2> casts{}; ///< by method
+  /// Requests ended, by method, status (0 SUCCESS, 1 ERROR) and detail.
+  std::array<std::array<std::array<std::atomic<uint64_t>, detail_count>, 2>,
+             2>
+      ended{};
+  std::array<std::atomic<uint64_t>, 2> queries{};  ///< sent, by kind
+  std::array<std::atomic<uint64_t>, 16> rcodes{};  ///< accepted replies
+  std::array<std::atomic<uint64_t>, 2> timeouts{}; ///< attempts, by kind
+  std::array<std::atomic<uint64_t>, invalid_reason_count> invalid{};
+  std::array<histogram, 2> duration; ///< request duration, by method
+  std::array<histogram, 2> rtt;      ///< server round trip, by kind
+
+  /// Counts a request's end.
+  void request_ended(method_label m, bool success,
+                     std::string_view detail) noexcept;
+};
+
+/// The process's registry.
+registry& global() noexcept;
+
+inline void add(std::atomic<uint64_t>& c, uint64_t n = 1) noexcept {
+  c.fetch_add(n, std::memory_order_relaxed);
+}
+
+} // namespace minidns::metrics

@@ -1,0 +1,165 @@
+// The Prometheus endpoint of the real daemon: scraped before, during and
+// after traffic, its counters must move exactly as the traffic says, and
+// promtool must accept the page.
+
+#include "fixture.hpp"
+
+#include <cstdio>
+#include <httplib.h>
+
+namespace {
+
+using namespace minidns;
+using namespace minidns::it;
+
+class Metrics : public daemon_test {
+protected:
+  void SetUp() override {
+    start({"--minidns.metrics-endpoint=127.0.0.1:0"});
+    std::string line;
+    ASSERT_TRUE(mdns->wait_for_line("metrics on http://", 0ms, &line));
+    auto at = line.find("http://127.0.0.1:");
+    port = std::stoi(line.substr(at + 17));
+  }
+
+  /// GET /metrics; fails the test on anything but 200.
+  std::string scrape() {
+    httplib::Client cli("127.0.0.1", port);
+    cli.set_read_timeout(10, 0);
+    auto res = cli.Get("/metrics");
+    EXPECT_TRUE(res) << "no answer from /metrics";
+    if (!res)
+      return {};
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Content-Type"),
+              "text/plain; version=0.0.4; charset=utf-8");
+    return res->body;
+  }
+
+  int port = 0;
+};
+
+/// The value of one series ("name{labels}"), or -1 when absent.
+double value(const std::string& page, const std::string& series) {
+  size_t at = 0;
+  while ((at = page.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || page[at - 1] == '\n')
+      return std::stod(page.substr(at + series.size() + 1));
+    ++at;
+  }
+  return -1;
+}
+
+TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
+  responder r;
+  zone_script silent;
+  silent.silent = true;
+  r.script("silent.test.", silent);
+  zone_script refuse;
+  refuse.notify_rcode = 5;
+  r.script("refuse.test.", refuse);
+  zone_script forged;
+  forged.spoof_wrong_id = true;
+  r.script("forged.test.", forged);
+
+  auto before = scrape();
+  EXPECT_EQ(value(before, "minidns_requests_in_flight"), 0);
+  EXPECT_EQ(value(before, "minidns_requests_in_flight_limit"), 100000);
+  EXPECT_EQ(value(before, "minidns_zmq_connections"), 1); // the fixture's pm
+
+  // Two polls to a silent zone stay in flight for 5 s: seen mid-run.
+  pm->send(poll_cast("silent.test.", 1, r.destination(), 5.0, 0, 0,
+                     mp_str("slow-1")));
+  pm->send(poll_cast("silent.test.", 1, r.destination(), 5.0, 0, 0,
+                     mp_str("slow-2")));
+  ASSERT_TRUE(r.wait_for_count("silent.test.", 2, reply_wait));
+  auto during = scrape();
+  EXPECT_EQ(value(during, "minidns_requests_in_flight"), 2);
+  EXPECT_EQ(value(during,
+                  "minidns_casts_total{method=\"poll_for_serial_number\"}"),
+            2);
+
+  // Three polls that succeed (one after a forged reply), one that times
+  // out after two attempts, a notify answered, a notify refused, two
+  // invalid casts.
+  for (const char* z : {"a.test.", "b.test.", "forged.test."}) {
+    auto got = poll_once(*pm, poll_cast(z, 1, r.destination()));
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->r.status, "SUCCESS") << got->json();
+  }
+  auto got = poll_once(*pm, poll_cast("silent.test.", 1, r.destination(),
+                                      0.05, 0, 1));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->r.status, "ERROR");
+  pm->send(notify_cast("n.test.", r.destination()));
+  pm->send(notify_cast("refuse.test.", r.destination()));
+  ASSERT_TRUE(r.wait_for_count("refuse.test.", 1, reply_wait));
+  pm->send("garbage");
+  auto bad = poll_fields(r.destination());
+  bad.set("timeout", mp_int(-1));
+  pm->send(bad.encode());
+  ASSERT_TRUE(receive(*pm));
+  ASSERT_TRUE(receive(*pm));
+  // Both notifies have ended once a later poll is answered.
+  EXPECT_TRUE(barrier(r).empty());
+
+  auto after = scrape();
+  const std::string poll = "method=\"poll_for_serial_number\"";
+  const std::string notify = "method=\"notify_zone_changed\"";
+  EXPECT_EQ(value(after, "minidns_casts_total{" + poll + "}"), 2 + 4 + 1);
+  EXPECT_EQ(value(after, "minidns_casts_total{" + notify + "}"), 2);
+  EXPECT_EQ(value(after, "minidns_invalid_casts_total{reason=\"frame\"}"), 1);
+  EXPECT_EQ(value(after, "minidns_invalid_casts_total{reason=\"timeout\"}"),
+            1);
+  EXPECT_EQ(value(after, "minidns_requests_total{" + poll +
+                             ",status=\"SUCCESS\",detail=\"matched\"}"),
+            3 + 1); // and the barrier
+  EXPECT_EQ(value(after, "minidns_requests_total{" + poll +
+                             ",status=\"ERROR\",detail=\"timeout\"}"),
+            1);
+  EXPECT_EQ(value(after, "minidns_requests_total{" + notify +
+                             ",status=\"SUCCESS\",detail=\"acknowledged\"}"),
+            1);
+  EXPECT_EQ(value(after, "minidns_requests_total{" + notify +
+                             ",status=\"ERROR\",detail=\"rcode REFUSED\"}"),
+            1);
+  EXPECT_EQ(value(after, "minidns_requests_in_flight"), 2);
+  // Queries: 2 slow + 3 + 2 attempts + 2 notifies + the barrier.
+  EXPECT_EQ(value(after, "minidns_dns_queries_total{kind=\"soa\"}"), 8);
+  EXPECT_EQ(value(after, "minidns_dns_queries_total{kind=\"notify\"}"), 2);
+  EXPECT_EQ(value(after, "minidns_dns_attempts_timed_out_total{kind=\"soa\"}"),
+            2);
+  EXPECT_EQ(value(after, "minidns_dns_replies_total{rcode=\"NOERROR\"}"),
+            3 + 1 + 1);
+  EXPECT_EQ(value(after, "minidns_dns_replies_total{rcode=\"REFUSED\"}"), 1);
+  EXPECT_EQ(
+      value(after, "minidns_dns_replies_dropped_total{reason=\"unmatched\"}"),
+      1);
+  EXPECT_EQ(value(after, "minidns_dns_round_trip_seconds_count{kind=\"soa\"}"),
+            4);
+  EXPECT_EQ(value(after,
+                  "minidns_request_duration_seconds_count{" + poll + "}"),
+            5);
+  EXPECT_EQ(value(after, "minidns_request_duration_seconds_bucket{" + poll +
+                             ",le=\"+Inf\"}"),
+            5);
+  EXPECT_EQ(value(after, "minidns_replies_sent_total"), 5 + 2);
+
+  // promtool, from Debian's prometheus package, checks the format.
+  auto path = ::testing::TempDir() + "minidns-metrics-" +
+              std::to_string(::getpid()) + ".txt";
+  std::ofstream(path) << after;
+  auto res = run_program({"/bin/sh", "-c", "promtool check metrics < " + path},
+                         10000ms);
+  EXPECT_EQ(res.status, 0) << "promtool: " << res.out << res.err;
+  std::remove(path.c_str());
+}
+
+TEST_F(Metrics, OtherPathsAre404) {
+  httplib::Client cli("127.0.0.1", port);
+  auto res = cli.Get("/");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+}
+
+} // namespace

@@ -1,0 +1,104 @@
+/// The metrics registry and its Prometheus text, without a daemon.
+
+#include "metrics/prometheus.hpp"
+#include "metrics/registry.hpp"
+
+#include <gtest/gtest.h>
+#include <memory>
+
+using namespace minidns;
+using namespace minidns::metrics;
+
+TEST(Metrics, DetailAndReasonIndexes) {
+  EXPECT_EQ(detail_names[detail_index("matched")], "matched");
+  EXPECT_EQ(detail_names[detail_index("rcode REFUSED")], "rcode REFUSED");
+  EXPECT_EQ(detail_names[detail_index("port unreachable")],
+            "port unreachable");
+  EXPECT_EQ(detail_names[detail_index("something new")], "other");
+  EXPECT_EQ(invalid_reasons[invalid_reason_index("timeout: must be > 0")],
+            "timeout");
+  EXPECT_EQ(invalid_reasons[invalid_reason_index("domain.name: empty label")],
+            "domain.name");
+  EXPECT_EQ(invalid_reasons[invalid_reason_index("frame is empty")], "frame");
+  EXPECT_EQ(invalid_reasons[invalid_reason_index("frame: truncated")],
+            "frame");
+  EXPECT_EQ(invalid_reasons[invalid_reason_index("weird-key: duplicate key")],
+            "other");
+  EXPECT_EQ(invalid_reasons[invalid_reason_index("")], "other");
+}
+
+TEST(Metrics, HistogramBucketsAreCumulativeInTheText) {
+  auto r = std::make_unique<registry>();
+  r->rtt[1].observe(0.0002); // le 0.00025
+  r->rtt[1].observe(0.002);  // le 0.0025
+  r->rtt[1].observe(0.002);
+  r->rtt[1].observe(100); // +Inf only
+  r->rtt[1].observe(-1);  // a clock glitch: counted as 0
+  auto page = render(*r, {}, {});
+  auto has = [&](const std::string& line) {
+    return page.find("\n" + line + "\n") != std::string::npos;
+  };
+  const std::string b = "minidns_dns_round_trip_seconds_bucket{kind=\"soa\",";
+  EXPECT_TRUE(has(b + "le=\"0.0001\"} 1")) << page;
+  EXPECT_TRUE(has(b + "le=\"0.00025\"} 2"));
+  EXPECT_TRUE(has(b + "le=\"0.001\"} 2"));
+  EXPECT_TRUE(has(b + "le=\"0.0025\"} 4"));
+  EXPECT_TRUE(has(b + "le=\"60\"} 4"));
+  EXPECT_TRUE(has(b + "le=\"+Inf\"} 5"));
+  EXPECT_TRUE(has("minidns_dns_round_trip_seconds_count{kind=\"soa\"} 5"));
+  EXPECT_TRUE(has("minidns_dns_round_trip_seconds_sum{kind=\"soa\"} 100.0042"));
+  EXPECT_TRUE(
+      has("minidns_dns_round_trip_seconds_count{kind=\"notify\"} 0"));
+}
+
+TEST(Metrics, RequestsShowUsualOutcomesAndSeenOnes) {
+  auto r = std::make_unique<registry>();
+  r->request_ended(method_label::poll, false, "lower serial");
+  r->request_ended(method_label::poll, false, "lower serial");
+  r->request_ended(method_label::notify, false, "surprise");
+  auto page = render(*r, {}, {});
+  const std::string p = "minidns_requests_total{method=\"poll_for_serial_number\",";
+  const std::string n = "minidns_requests_total{method=\"notify_zone_changed\",";
+  EXPECT_NE(page.find(p + "status=\"ERROR\",detail=\"lower serial\"} 2\n"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find(p + "status=\"SUCCESS\",detail=\"matched\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(page.find(n + "status=\"ERROR\",detail=\"other\"} 1\n"),
+            std::string::npos);
+  // Combinations never seen are left out.
+  EXPECT_EQ(page.find(p + "status=\"SUCCESS\",detail=\"newer\"}"),
+            std::string::npos);
+}
+
+TEST(Metrics, StatsOfTheThreadsAppear) {
+  auto r = std::make_unique<registry>();
+  udp_io_stats u;
+  u.unmatched = 7;
+  u.mismatched = 3;
+  u.icmp = 2;
+  zmq_link_stats z;
+  z.in_flight = 11;
+  z.max_in_flight = 100;
+  z.refused = 4;
+  z.held = 5;
+  auto page = render(*r, u, z);
+  for (const char* line :
+       {"minidns_dns_replies_dropped_total{reason=\"unmatched\"} 7",
+        "minidns_dns_replies_dropped_total{reason=\"mismatched\"} 3",
+        "minidns_dns_icmp_errors_total{matched=\"true\"} 2",
+        "minidns_requests_in_flight 11", "minidns_requests_in_flight_limit 100",
+        "minidns_zmq_connections_refused_total 4", "minidns_replies_held 5"})
+    EXPECT_NE(page.find(std::string("\n") + line + "\n"), std::string::npos)
+        << line;
+  // Every family has HELP and TYPE.
+  size_t helps = 0, types = 0;
+  for (size_t at = 0; (at = page.find("# HELP ", at)) != std::string::npos;
+       ++at)
+    ++helps;
+  for (size_t at = 0; (at = page.find("# TYPE ", at)) != std::string::npos;
+       ++at)
+    ++types;
+  EXPECT_EQ(helps, types);
+  EXPECT_GE(helps, 20u);
+}
