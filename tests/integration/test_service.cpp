@@ -345,11 +345,11 @@ TEST_F(Notify, ServfailAndOtherRcodesAreRetriedUpToTheBudget) {
   pm->send(notify_cast("notzone.test.", r.destination(), 0.5, 0.01, 2));
   EXPECT_TRUE(mdns->wait_for_line("notify servfail.test. -> " +
                                       r.destination() +
-                                      ": gave up after 3 attempt(s): SERVFAIL",
+                                      ": gave up after 3 attempt(s): rcode SERVFAIL",
                                   reply_wait))
       << mdns->log();
   EXPECT_TRUE(mdns->wait_for_line("notify notzone.test. -> " + r.destination() +
-                                      ": gave up after 3 attempt(s): NOTZONE",
+                                      ": gave up after 3 attempt(s): rcode NOTZONE",
                                   reply_wait))
       << mdns->log();
   auto others = barrier(r);
