@@ -32,6 +32,7 @@ const std::map<std::string, kind>& known_keys() {
       {"linger", kind::duration},
       {"zmq-hwm", kind::integer},
       {"log-level", kind::string},
+      {"log-format", kind::string},
       {"allow-destinations", kind::string_list},
       {"curve-key-file", kind::string},
       {"curve-clients-file", kind::string},
@@ -132,6 +133,8 @@ config::config() {
       .add(values.zmq_hwm, "zmq-hwm", "ZeroMQ high-water mark, in messages")
       .add(values.log_level, "log-level",
            "trace, debug, info, warn, error, critical or off")
+      .add(values.log_format, "log-format",
+           "text, or json for one JSON object per line (log shippers)")
       .add(values.allow_destinations, "allow-destinations",
            "CIDR prefixes casts may aim at; empty allows all")
       .add(values.curve_key_file, "curve-key-file",
@@ -211,6 +214,8 @@ std::vector<std::string> validate(const settings& s) {
     bad("log-level", "expected trace, debug, info, warn, error, critical or "
                      "off, got '" +
                          s.log_level + "'");
+  if (s.log_format != "text" && s.log_format != "json")
+    bad("log-format", "expected text or json, got '" + s.log_format + "'");
   for (auto& text : s.allow_destinations) {
     std::string why;
     if (!net::parse_prefix(text, why))

@@ -28,6 +28,7 @@ struct settings {
   caf::timespan linger = std::chrono::seconds(2); ///< unsent replies at exit
   uint64_t zmq_hwm = 100000;      ///< ZeroMQ high-water mark, messages
   std::string log_level = "info"; ///< trace ... critical, off
+  std::string log_format = "text"; ///< text or json (one object per line)
   /// CIDR prefixes casts may aim at; empty allows every destination.
   std::vector<std::string> allow_destinations;
   /// The server's CURVE key pair file; empty: no CURVE.

@@ -4,8 +4,10 @@
 #include "actors/zmq_bridge.hpp"
 #include "metrics/http_server.hpp"
 #include "metrics/prometheus.hpp"
+#include "net/json.hpp"
 
 #include <caf/all.hpp>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -102,9 +104,36 @@ std::string summary(const service& svc) {
                      u.mismatched, u.icmp, u.icmp_unmatched);
 }
 
-void setup_logging(const std::string& level) {
+namespace {
+
+/// The message as the inside of a JSON string, for the %* flag.
+class json_message_flag : public spdlog::custom_flag_formatter {
+public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string out;
+    net::append_json_string(
+        out, std::string_view(msg.payload.data(), msg.payload.size()));
+    // Without the quotes: the pattern has them.
+    dest.append(out.data() + 1, out.data() + out.size() - 1);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<json_message_flag>();
+  }
+};
+
+} // namespace
+
+void setup_logging(const std::string& level, const std::string& format) {
   auto logger = spdlog::stderr_logger_mt("minidns");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  if (format == "json") {
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<json_message_flag>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%*"})");
+    logger->set_formatter(std::move(f));
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  }
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);

@@ -42,7 +42,8 @@ service start_service(caf::actor_system& sys, const settings& s);
 /// replies accepted and dropped.
 std::string summary(const service& svc);
 
-/// Sets up spdlog for the daemon (stderr, the given level).
-void setup_logging(const std::string& level);
+/// Sets up spdlog for the daemon: stderr, the given level, as text lines or
+/// (format "json") one JSON object per line: {"time","level","msg"}.
+void setup_logging(const std::string& level, const std::string& format);
 
 } // namespace minidns

@@ -1,6 +1,7 @@
 #include "messages/cast.hpp"
 
 #include "net/dns_name.hpp"
+#include "net/json.hpp"
 
 #include <algorithm>
 #include <array>
@@ -707,74 +708,6 @@ void append_base64(std::string& out, const uint8_t* p, size_t n) {
   }
 }
 
-/// Length of the valid UTF-8 sequence at s[i], or 0 when invalid
-/// (overlong forms, surrogates and code points above U+10FFFF included).
-size_t utf8_length(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<uint8_t>(s[i + k]); };
-  const size_t left = s.size() - i;
-  const uint8_t c = b(0);
-  auto cont = [&](size_t k) { return k < left && (b(k) & 0xc0) == 0x80; };
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf)
-    return cont(1) ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    if (!cont(1) || !cont(2))
-      return 0;
-    if (c == 0xe0 && b(1) < 0xa0)
-      return 0; // overlong
-    if (c == 0xed && b(1) >= 0xa0)
-      return 0; // surrogate
-    return 3;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    if (!cont(1) || !cont(2) || !cont(3))
-      return 0;
-    if (c == 0xf0 && b(1) < 0x90)
-      return 0; // overlong
-    if (c == 0xf4 && b(1) >= 0x90)
-      return 0; // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-      ++i;
-    } else if (c < 0x20) {
-      switch (c) {
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        out += hex_digit(c >> 4);
-        out += hex_digit(c);
-      }
-      ++i;
-    } else if (const size_t len = utf8_length(s, i); len > 0) {
-      out.append(s, i, len);
-      i += len;
-    } else {
-      out += "\\ufffd";
-      ++i;
-    }
-  }
-  out += '"';
-}
-
 void append_json_float(std::string& out, double v, bool single) {
   if (!std::isfinite(v)) {
     out += "null";
@@ -811,7 +744,7 @@ void append_json(std::string& out, const msgpack::object& o) {
     append_json_float(out, o.via.f64, o.type == msgpack::type::FLOAT32);
     break;
   case msgpack::type::STR:
-    append_json_string(out, str_of(o));
+    net::append_json_string(out, str_of(o));
     break;
   case msgpack::type::BIN:
     out += '"';
@@ -842,11 +775,11 @@ void append_json(std::string& out, const msgpack::object& o) {
         out += ',';
       const auto& kv = o.via.map.ptr[i];
       if (kv.key.type == msgpack::type::STR) {
-        append_json_string(out, str_of(kv.key));
+        net::append_json_string(out, str_of(kv.key));
       } else {
         std::string key;
         append_json(key, kv.key);
-        append_json_string(out, key);
+        net::append_json_string(out, key);
       }
       out += ':';
       append_json(out, kv.val);
@@ -1041,7 +974,7 @@ std::string msgpack_to_json(const void* data, size_t size) {
   std::string out;
   if (!is_one_value(raw, err)) {
     out = "{\"invalid_msgpack\":";
-    append_json_string(out, err);
+    net::append_json_string(out, err);
     out += '}';
     return out;
   }

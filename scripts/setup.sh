@@ -9,6 +9,8 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libcaf-dev libldns-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   libspdlog-dev libgtest-dev libgmock-dev libcpp-httplib-dev
+  # the Python client (python/), also used by the tests
+  python3 python3-zmq python3-msgpack
   # for the tests: real secondaries, and promtool to check /metrics
   nsd knot bind9 prometheus
 )

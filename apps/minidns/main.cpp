@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   }
   if (cfg.cli_helptext_printed)
     return 0;
-  minidns::setup_logging(cfg.values.log_level);
+  minidns::setup_logging(cfg.values.log_level, cfg.values.log_format);
 
   caf::actor_system sys{cfg};
   minidns::service svc;
