@@ -83,6 +83,8 @@ Options (before or after the command; --NAME=VALUE or --NAME VALUE):
   --max-retries=N        resends after the first attempt (default 3)
   --grace=S              seconds to wait for error replies at the end (default 1)
   --window=N             polls awaiting a reply at once (default 1000)
+  --progress=S           batch: a progress line on stderr every S seconds
+                         (default 1 when stderr is a terminal, else 0: off)
   --curve-server-key=K   minidns's CURVE public key (Z85) or a file holding it
   --curve-key-file=FILE  this client's CURVE key pair (from keygen); both
                          CURVE options or neither
@@ -122,6 +124,7 @@ struct options {
   cast_params params;
   double grace = 1;
   uint64_t window = 1000;
+  std::optional<double> progress; ///< seconds between progress lines
   std::string curve_server_key; ///< Z85; empty: no CURVE
   net::key_pair curve_keys;     ///< this client's, with curve_server_key
   bool help = false;
@@ -338,7 +341,7 @@ options parse_args(int argc, char** argv) {
     static const char* const with_value[] = {
         "--endpoint",      "--timeout",          "--retry-interval",
         "--max-retries",   "--grace",            "--window",
-        "--curve-server-key", "--curve-key-file"};
+        "--curve-server-key", "--curve-key-file", "--progress"};
     bool known = std::any_of(std::begin(with_value), std::end(with_value),
                              [&](const char* n) { return name == n; });
     if (!known)
@@ -370,6 +373,12 @@ options parse_args(int argc, char** argv) {
         throw usage_error("--window: not an integer in 1..10000000: " +
                           quote_arg(*value));
       opt.window = *v;
+    } else if (name == "--progress") {
+      auto v = parse_double(*value);
+      if (!v || *v < 0 || *v > 3600)
+        throw usage_error("--progress: not a number of seconds in 0..3600: " +
+                          quote_arg(*value));
+      opt.progress = *v;
     } else if (name == "--curve-server-key") {
       if (net::is_z85_key(*value))
         opt.curve_server_key = std::string(*value);
@@ -721,6 +730,12 @@ public:
   int run() {
     start_ = clock_type::now();
     last_progress_ = start_;
+    double every = opt_.progress.value_or(::isatty(STDERR_FILENO) ? 1.0 : 0.0);
+    if (is_batch_ && every > 0) {
+      progress_every_ = std::chrono::duration_cast<clock_type::duration>(
+          std::chrono::duration<double>(every));
+      next_progress_ = start_ + progress_every_;
+    }
     for (;;) {
       auto now = clock_type::now();
       expire_polls(now);
@@ -791,6 +806,14 @@ public:
           continue;
         }
         wake_at(limit);
+      }
+
+      if (progress_every_.count() > 0) {
+        if (now >= next_progress_) {
+          print_progress(now);
+          next_progress_ = now + progress_every_;
+        }
+        wake_at(next_progress_);
       }
 
       long timeout_ms = -1;
@@ -1041,6 +1064,23 @@ private:
   const options& opt_;
   cast_source& src_;
   bool is_batch_;
+  clock_type::duration progress_every_{0}; ///< 0: no progress lines
+  clock_type::time_point next_progress_;
+
+  /// One line on stderr: how far the batch is.
+  void print_progress(clock_type::time_point now) {
+    double elapsed = std::chrono::duration<double>(now - start_).count();
+    uint64_t done = poll_success_ + errors_ + timeouts_;
+    std::fprintf(stderr,
+                 "progress: sent %llu, done %llu (success %llu, error %llu, "
+                 "timeout %llu), in flight %zu, %.0f/s\n",
+                 static_cast<unsigned long long>(sent_),
+                 static_cast<unsigned long long>(done),
+                 static_cast<unsigned long long>(poll_success_),
+                 static_cast<unsigned long long>(errors_),
+                 static_cast<unsigned long long>(timeouts_), pending_.size(),
+                 elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0);
+  }
   zmq::context_t ctx_{1};
   zmq::socket_t sock_;
   zmq::socket_t monitor_;

@@ -1843,6 +1843,32 @@ TEST_F(Ctl, BatchFileOfPolls) {
   ::unlink(path.c_str());
 }
 
+TEST_F(Ctl, LongBatchShowsProgressAndASummary) {
+  // Answers come 400 ms after the queries: the progress lines in between
+  // show every poll sent and in flight, none done yet.
+  responder r;
+  zone_script slow;
+  slow.delay = 400ms;
+  r.default_script(slow);
+  std::string batch;
+  for (int i = 0; i < 20; ++i)
+    batch += "poll p" + std::to_string(i) + ".test. 1 " + r.destination() + "\n";
+  auto path = write_config("batch-progress", batch);
+  auto res = ctl({"--timeout=5", "--progress=0.1", "batch", path});
+  EXPECT_EQ(res.status, 0) << res.err;
+  EXPECT_EQ(lines_of(res.out).size(), 20u);
+  EXPECT_TRUE(contains(res.err, "progress: sent 20, done 0 (success 0, error "
+                                "0, timeout 0), in flight 20, 0/s"))
+      << res.err;
+  EXPECT_TRUE(contains(res.err, "sent 20, success 20, error 0, timeout 0"))
+      << res.err;
+  // Without --progress and with stderr not a terminal: no progress lines.
+  res = ctl({"--timeout=5", "batch", path});
+  EXPECT_EQ(res.status, 0) << res.err;
+  EXPECT_FALSE(contains(res.err, "progress:")) << res.err;
+  ::unlink(path.c_str());
+}
+
 TEST_F(Ctl, BatchWithOneFailureExitsOne) {
   responder r;
   zone_script s;
