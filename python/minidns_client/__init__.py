@@ -1,0 +1,483 @@
+"""The pool manager's side of minidns: a client for one or several minidns
+instances over ZeroMQ, speaking the msgpack casts of docs/protocol.md.
+
+    from minidns_client import Client
+
+    with Client(["tcp://10.0.0.1:5358", "tcp://10.0.0.2:5358"]) as c:
+        c.notify("example.com.", "192.0.2.53", instance=0)
+        status = c.poll("example.com.", 2024010101, "192.0.2.53").result()
+        print(status.status, status.actual_serial, status.detail)
+
+Each poll returns a concurrent.futures.Future resolved by minidns's
+`update_status` (a Status, SUCCESS or ERROR) or, when no status comes by a
+client-side deadline, failed with DeadlineExceeded. Polls without a chosen
+instance are spread round-robin over the connected instances; with
+`failover` on (the default) a poll whose instance is lost (ZeroMQ heartbeat
+timeout) or whose deadline passes is sent again to another instance, and
+its future still resolves exactly once.
+
+Each socket has a stable routing id (given, or made once per Client), so
+that replies minidns finished while the connection was down are delivered
+when it comes back (minidns holds them for `minidns.reply-hold`).
+
+Only pyzmq and msgpack are needed (Debian: python3-zmq, python3-msgpack).
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import msgpack
+import zmq
+
+__all__ = [
+    "Client",
+    "Status",
+    "MinidnsError",
+    "DeadlineExceeded",
+    "CastRefused",
+    "load_key_file",
+    "generate_keys",
+]
+
+POLL = "poll_for_serial_number"
+NOTIFY = "notify_zone_changed"
+
+
+class MinidnsError(Exception):
+    """Base class of the errors a poll's future can fail with."""
+
+
+class DeadlineExceeded(MinidnsError, TimeoutError):
+    """No update_status came before the client-side deadline (on any
+    instance tried)."""
+
+
+class CastRefused(MinidnsError):
+    """minidns answered the cast with {"method": "error"}: the message
+    names the field at fault."""
+
+
+@dataclass
+class Status:
+    """One update_status: the outcome of a poll."""
+
+    status: str  #: "SUCCESS" or "ERROR"
+    actual_serial: Optional[int]  #: last serial seen, or None
+    detail: str  #: a short reason ("matched", "timeout", ...)
+    zone: str
+    destination: str
+    context: Any = None
+    instance: int = -1  #: index of the endpoint that answered
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "SUCCESS"
+
+
+def load_key_file(path: str) -> tuple[str, Optional[str]]:
+    """Reads a key file written by `minidns-ctl keygen` (or its .pub):
+    returns (public_key, secret_key or None), both Z85 text."""
+    keys: dict[str, str] = {}
+    with open(path, encoding="ascii") as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, sep, value = line.partition("=")
+            name = name.strip()
+            if not sep or name not in ("public-key", "secret-key"):
+                raise ValueError(f"{path}: line {n}: expected public-key = "
+                                 f"\"...\" or secret-key = \"...\"")
+            keys[name] = value.strip().strip('"')
+    if "public-key" not in keys:
+        raise ValueError(f"{path}: no public-key line")
+    return keys["public-key"], keys.get("secret-key")
+
+
+def generate_keys() -> tuple[str, str]:
+    """A new CURVE key pair (public, secret), Z85 text."""
+    public, secret = zmq.curve_keypair()
+    return public.decode(), secret.decode()
+
+
+@dataclass
+class _Pending:
+    future: Future
+    cast: dict
+    deadline: float  # time.monotonic()
+    instance: int
+    tried: set
+    chosen: bool  # the caller chose the instance: no failover
+
+
+class Client:
+    """Connects to minidns instances and sends casts; thread-safe."""
+
+    def __init__(
+        self,
+        endpoints: Sequence[str] | str,
+        *,
+        routing_id: Optional[bytes | str] = None,
+        server_key: Optional[str] = None,
+        public_key: Optional[str] = None,
+        secret_key: Optional[str] = None,
+        failover: bool = True,
+        grace: float = 2.0,
+        heartbeat: float = 1.0,
+        on_error: Optional[Callable[[dict], None]] = None,
+    ):
+        """`endpoints`: one or several ZeroMQ endpoints of minidns.
+        `routing_id`: kept across reconnections (default: one made for this
+        Client; pass a fixed one to survive restarts of the pool manager
+        too). With `server_key` (minidns's public key, Z85) and this
+        client's `public_key`/`secret_key`, connections use CURVE.
+        `grace`: seconds added to a poll's own retry budget for its
+        client-side deadline. `heartbeat`: ZeroMQ heartbeat interval; a
+        connection silent for three of them counts as lost. `on_error`:
+        called (on the I/O thread) with error replies to notifies."""
+        if isinstance(endpoints, str):
+            endpoints = [endpoints]
+        if not endpoints:
+            raise ValueError("endpoints: need at least one")
+        if (server_key is None) != (secret_key is None) or (
+            secret_key is not None and public_key is None
+        ):
+            raise ValueError("CURVE needs server_key, public_key and "
+                             "secret_key together")
+        if routing_id is None:
+            routing_id = b"pm-" + uuid.uuid4().hex[:16].encode()
+        elif isinstance(routing_id, str):
+            routing_id = routing_id.encode()
+        self.endpoints = list(endpoints)
+        self.routing_id = routing_id
+        self._failover = failover
+        self._grace = grace
+        self._on_error = on_error
+        self._ctx = zmq.Context()
+        self._socks: list[zmq.Socket] = []
+        self._monitors: list[zmq.Socket] = []
+        self._up = [False] * len(self.endpoints)
+        for i, ep in enumerate(self.endpoints):
+            s = self._ctx.socket(zmq.DEALER)
+            s.setsockopt(zmq.ROUTING_ID, routing_id)
+            s.setsockopt(zmq.LINGER, 2000)
+            ivl = max(1, int(heartbeat * 1000))
+            s.setsockopt(zmq.HEARTBEAT_IVL, ivl)
+            s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3 * ivl)
+            s.setsockopt(zmq.RECONNECT_IVL, 100)
+            s.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
+            if server_key is not None:
+                s.curve_serverkey = server_key.encode()
+                s.curve_publickey = public_key.encode()
+                s.curve_secretkey = secret_key.encode()
+            m = s.get_monitor_socket(
+                zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
+            )
+            s.connect(ep)
+            self._socks.append(s)
+            self._monitors.append(m)
+        self._ids = itertools.count(1)
+        self._rr = itertools.count()
+        self._pending: dict[int, _Pending] = {}
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake_r = self._ctx.socket(zmq.PAIR)
+        self._wake_w = self._ctx.socket(zmq.PAIR)
+        addr = f"inproc://minidns-client-wake-{id(self)}"
+        self._wake_r.bind(addr)
+        self._wake_w.connect(addr)
+        self._wake_lock = threading.Lock()
+        self._closing = False
+        self._thread = threading.Thread(
+            target=self._run, name="minidns-client", daemon=True
+        )
+        self._thread.start()
+
+    # -- the public API ---------------------------------------------------
+
+    def poll(
+        self,
+        zone: str,
+        serial: int,
+        destination: str,
+        *,
+        timeout: float = 2.0,
+        retry_interval: float = 1.0,
+        max_retries: int = 3,
+        context: Any = None,
+        instance: Optional[int] = None,
+        deadline: Optional[float] = None,
+    ) -> Future:
+        """Asks minidns to poll `destination` for `zone`'s SOA until it has
+        `serial` or newer. Returns a Future resolved with a Status, or
+        failed with DeadlineExceeded (no status within `deadline` seconds;
+        default: the poll's own budget plus `grace`) or CastRefused."""
+        cast = self._cast(POLL, zone, serial, destination, timeout,
+                          retry_interval, max_retries, context)
+        if deadline is None:
+            deadline = (timeout + retry_interval) * (max_retries + 1) \
+                + self._grace
+        fut: Future = Future()
+        fut.set_running_or_notify_cancel()
+        self._command(("poll", cast, fut, deadline, instance))
+        return fut
+
+    def notify(
+        self,
+        zone: str,
+        destination: str,
+        *,
+        timeout: float = 2.0,
+        retry_interval: float = 1.0,
+        max_retries: int = 3,
+        context: Any = None,
+        instance: Optional[int] = None,
+    ) -> None:
+        """Asks minidns to send a NOTIFY for `zone` to `destination`. Fire
+        and forget: minidns answers only when the cast is invalid (passed
+        to `on_error`). Send a pool's NOTIFYs through the instance its
+        secondaries transfer from (`instance`)."""
+        cast = self._cast(NOTIFY, zone, None, destination, timeout,
+                          retry_interval, max_retries, context)
+        self._command(("notify", cast, None, 0.0, instance))
+
+    def connected(self) -> list[bool]:
+        """Which instances have a connection up now."""
+        return list(self._up)
+
+    def in_flight(self) -> int:
+        """Polls awaiting their status."""
+        return len(self._pending)
+
+    def reconnect(self, instance: int) -> None:
+        """Drops and re-establishes the connection to one instance (same
+        routing id): statuses finished meanwhile still arrive."""
+        self._command(("reconnect", None, None, 0.0, instance))
+
+    def close(self) -> None:
+        """Stops the I/O thread; polls still pending fail with
+        DeadlineExceeded."""
+        if self._closing:
+            return
+        self._closing = True
+        self._command(("close", None, None, 0.0, None))
+        self._thread.join()
+        for m in self._monitors:
+            m.close(0)
+        for s in self._socks:
+            s.close()
+        self._wake_r.close(0)
+        self._wake_w.close(0)
+        self._ctx.term()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- internals ----------------------------------------------------------
+
+    @staticmethod
+    def _cast(method, zone, serial, destination, timeout, retry_interval,
+              max_retries, context) -> dict:
+        domain = {"name": zone}
+        if serial is not None:
+            domain["serial"] = serial
+        return {
+            "method": method,
+            "context": context,
+            "domain": domain,
+            "destination": destination,
+            "timeout": float(timeout),
+            "retry_interval": float(retry_interval),
+            "max_retries": int(max_retries),
+        }
+
+    def _command(self, cmd) -> None:
+        if self._closing and cmd[0] != "close":
+            raise RuntimeError("client closed")
+        self._commands.put(cmd)
+        with self._wake_lock:
+            self._wake_w.send(b"", zmq.NOBLOCK)
+
+    def _pick(self, exclude: set) -> Optional[int]:
+        """The next instance round-robin, preferring connected ones not
+        tried yet; None when every instance was tried."""
+        n = len(self.endpoints)
+        start = next(self._rr)
+        order = [(start + k) % n for k in range(n)]
+        fresh = [i for i in order if i not in exclude]
+        if not fresh:
+            return None
+        up = [i for i in fresh if self._up[i]]
+        return (up or fresh)[0]
+
+    def _send(self, request_id: int, p: _Pending) -> None:
+        cast = dict(p.cast)
+        cast["request_id"] = request_id
+        self._socks[p.instance].send(msgpack.packb(cast, use_bin_type=True))
+
+    def _start(self, cast, fut, deadline, instance) -> None:
+        rid = next(self._ids)
+        chosen = instance is not None
+        if chosen and not 0 <= instance < len(self.endpoints):
+            fut.set_exception(ValueError(f"instance {instance}: no such "
+                                         f"endpoint"))
+            return
+        inst = instance if chosen else self._pick(set())
+        p = _Pending(fut, cast, time.monotonic() + deadline, inst, {inst},
+                     chosen)
+        self._pending[rid] = p
+        self._send(rid, p)
+
+    def _reissue(self, rid: int, why: str) -> None:
+        """Sends a pending poll again to an instance not tried yet, under a
+        new request id, or fails it when there is none."""
+        p = self._pending.pop(rid)
+        nxt = None if p.chosen or not self._failover else self._pick(p.tried)
+        if nxt is None:
+            p.future.set_exception(DeadlineExceeded(
+                f"no update_status for {p.cast['domain']['name']} from "
+                f"instance(s) {sorted(p.tried)} ({why})"))
+            return
+        total = (p.cast["timeout"] + p.cast["retry_interval"]) \
+            * (p.cast["max_retries"] + 1) + self._grace
+        p.instance = nxt
+        p.tried.add(nxt)
+        p.deadline = time.monotonic() + total
+        new_rid = next(self._ids)
+        self._pending[new_rid] = p
+        self._send(new_rid, p)
+
+    def _on_reply(self, instance: int, frame: bytes) -> None:
+        try:
+            msg = msgpack.unpackb(frame, raw=False, strict_map_key=False)
+        except Exception:  # a broken frame: nothing to resolve
+            return
+        if not isinstance(msg, dict):
+            return
+        rid = msg.get("request_id")
+        p = self._pending.pop(rid, None) if isinstance(rid, int) else None
+        if msg.get("method") == "error":
+            if p is not None:
+                p.future.set_exception(CastRefused(msg.get("error", "")))
+            elif self._on_error is not None:
+                self._on_error(msg)
+            return
+        if p is None or msg.get("method") != "update_status":
+            return  # a late status of a poll that was sent elsewhere too
+        domain = msg.get("domain") or {}
+        p.future.set_result(Status(
+            status=msg.get("status", ""),
+            actual_serial=msg.get("actual_serial"),
+            detail=msg.get("detail", ""),
+            zone=domain.get("name", "") if isinstance(domain, dict) else "",
+            destination=msg.get("destination", ""),
+            context=msg.get("context"),
+            instance=instance,
+            raw=msg,
+        ))
+
+    def _on_event(self, instance: int) -> None:
+        from zmq.utils.monitor import recv_monitor_message
+
+        ev = recv_monitor_message(self._monitors[instance], zmq.NOBLOCK)
+        if ev["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            self._up[instance] = True
+        elif ev["event"] == zmq.EVENT_DISCONNECTED:
+            self._up[instance] = False
+            if self._failover:
+                # Its polls may never be answered: try them elsewhere now.
+                for rid in [r for r, p in self._pending.items()
+                            if p.instance == instance and not p.chosen]:
+                    self._reissue(rid, "connection lost")
+
+    def _run(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self._wake_r, zmq.POLLIN)
+        for s in self._socks:
+            poller.register(s, zmq.POLLIN)
+        for m in self._monitors:
+            poller.register(m, zmq.POLLIN)
+        running = True
+        while running:
+            now = time.monotonic()
+            for rid in [r for r, p in self._pending.items()
+                        if p.deadline <= now]:
+                self._reissue(rid, "deadline passed")
+            wait = None
+            if self._pending:
+                nearest = min(p.deadline for p in self._pending.values())
+                wait = max(0, int((nearest - now) * 1000) + 1)
+            events = dict(poller.poll(wait))
+            if self._wake_r in events:
+                while True:
+                    try:
+                        self._wake_r.recv(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+            while True:
+                try:
+                    kind, cast, fut, deadline, instance = \
+                        self._commands.get_nowait()
+                except queue.Empty:
+                    break
+                if kind == "close":
+                    running = False
+                elif kind == "poll":
+                    self._start(cast, fut, deadline, instance)
+                elif kind == "notify":
+                    inst = instance if instance is not None \
+                        else self._pick(set())
+                    self._socks[inst].send(
+                        msgpack.packb(cast, use_bin_type=True))
+                elif kind == "reconnect":
+                    ep = self.endpoints[instance]
+                    self._socks[instance].disconnect(ep)
+                    self._up[instance] = False
+                    self._socks[instance].connect(ep)
+            for i, m in enumerate(self._monitors):
+                while m in events and m.poll(0):
+                    self._on_event(i)
+            for i, s in enumerate(self._socks):
+                if s not in events:
+                    continue
+                while True:
+                    try:
+                        frame = s.recv(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    self._on_reply(i, frame)
+        for p in self._pending.values():
+            p.future.set_exception(DeadlineExceeded("client closed"))
+        self._pending.clear()
+
+
+def _main(argv: Optional[Sequence[str]] = None) -> int:
+    """python3 -m minidns_client ENDPOINT ZONE SERIAL DESTINATION: one poll,
+    its status printed; exit 0 on SUCCESS."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 4:
+        print("usage: python3 -m minidns_client ENDPOINT ZONE SERIAL "
+              "DESTINATION", file=sys.stderr)
+        return 2
+    with Client(args[0]) as c:
+        try:
+            st = c.poll(args[1], int(args[2]), args[3]).result()
+        except MinidnsError as e:
+            print(f"{type(e).__name__}: {e}", file=sys.stderr)
+            return 1
+        print(st.status, st.actual_serial, st.detail)
+        return 0 if st.ok else 1
+

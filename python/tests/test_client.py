@@ -1,0 +1,177 @@
+"""The Python client against the real minidns daemon on loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from minidns_client import (  # noqa: E402
+    CastRefused,
+    Client,
+    DeadlineExceeded,
+    generate_keys,
+    load_key_file,
+)
+from support import Daemon, Responder  # noqa: E402
+
+WAIT = 15  # seconds a future may take when it must resolve
+
+
+class ClientTest(unittest.TestCase):
+    def setUp(self):
+        self.daemons: list[Daemon] = []
+        self.responder = Responder()
+
+    def tearDown(self):
+        self.responder.close()
+        for d in self.daemons:
+            status = d.stop()
+            if d.proc.returncode not in (0, -signal.SIGKILL):
+                self.fail(f"minidns exited {status}:\n{d.log()}")
+
+    def daemon(self, *args: str) -> Daemon:
+        d = Daemon(*args)
+        self.daemons.append(d)
+        return d
+
+    def test_poll_resolves_with_success_and_error(self):
+        d = self.daemon()
+        self.responder.serials["ok.test."] = 7
+        self.responder.silent.add("silent.test.")
+        with Client(d.endpoint) as c:
+            ok = c.poll("ok.test.", 7, self.responder.destination,
+                        context={"pool": "a"})
+            bad = c.poll("silent.test.", 7, self.responder.destination,
+                         timeout=0.1, retry_interval=0, max_retries=1)
+            st = ok.result(WAIT)
+            self.assertTrue(st.ok)
+            self.assertEqual(st.actual_serial, 7)
+            self.assertEqual(st.detail, "matched")
+            self.assertEqual(st.zone, "ok.test.")
+            self.assertEqual(st.context, {"pool": "a"})
+            err = bad.result(WAIT)
+            self.assertEqual(err.status, "ERROR")
+            self.assertEqual(err.detail, "timeout")
+            self.assertIsNone(err.actual_serial)
+            self.assertEqual(c.in_flight(), 0)
+
+    def test_invalid_cast_comes_back_named(self):
+        d = self.daemon()
+        with Client(d.endpoint) as c:
+            st = c.poll("ok.test.", 1, "not-an-address").result(WAIT)
+            self.assertEqual(st.status, "ERROR")
+            self.assertEqual(st.detail, "invalid cast")
+            self.assertTrue(st.raw["error"].startswith("destination:"),
+                            st.raw)
+            errors = []
+            got = __import__("threading").Event()
+
+            def on_error(msg):
+                errors.append(msg)
+                got.set()
+
+        with Client(d.endpoint, on_error=on_error) as c:
+            c.notify("ok.test.", "192.0.2.1", timeout=-1)
+            self.assertTrue(got.wait(WAIT))
+            self.assertTrue(errors[0]["error"].startswith("timeout:"),
+                            errors)
+
+    def test_client_deadline_when_nobody_answers(self):
+        # A port nobody listens on: no connection, no status.
+        with Client("tcp://127.0.0.1:1") as c:
+            fut = c.poll("x.test.", 1, "127.0.0.1:53", deadline=0.3)
+            with self.assertRaises(DeadlineExceeded):
+                fut.result(WAIT)
+
+    def test_polls_spread_over_instances(self):
+        a, b = self.daemon(), self.daemon()
+        with Client([a.endpoint, b.endpoint]) as c:
+            futs = [c.poll(f"z{i}.test.", 1, self.responder.destination)
+                    for i in range(20)]
+            statuses = [f.result(WAIT) for f in futs]
+        self.assertTrue(all(s.ok for s in statuses))
+        used = [s.instance for s in statuses]
+        self.assertEqual(used.count(0), 10)
+        self.assertEqual(used.count(1), 10)
+        poll = 'minidns_casts_total{method="poll_for_serial_number"}'
+        self.assertEqual(a.metric(poll), 10)
+        self.assertEqual(b.metric(poll), 10)
+
+    def test_notify_goes_through_the_chosen_instance(self):
+        a, b = self.daemon(), self.daemon()
+        with Client([a.endpoint, b.endpoint]) as c:
+            for _ in range(3):
+                c.notify("pool1.test.", self.responder.destination,
+                         instance=1)
+            self.assertTrue(self.responder.wait_for_count(3))
+        notify = 'minidns_casts_total{method="notify_zone_changed"}'
+        self.assertEqual(a.metric(notify), 0)
+        self.assertEqual(b.metric(notify), 3)
+        self.assertTrue(all(op == 4 for op, _ in self.responder.queries))
+
+    def test_curve_keys(self):
+        tmp = tempfile.mkdtemp()
+        server_pub, server_sec = generate_keys()
+        pm_pub, pm_sec = generate_keys()
+        key_file = os.path.join(tmp, "server.key")
+        with open(key_file, "w") as f:
+            f.write(f'public-key = "{server_pub}"\nsecret-key = '
+                    f'"{server_sec}"\n')
+        clients = os.path.join(tmp, "clients")
+        with open(clients, "w") as f:
+            f.write(pm_pub + "\n")
+        self.assertEqual(load_key_file(key_file), (server_pub, server_sec))
+        d = self.daemon(f"--minidns.curve-key-file={key_file}",
+                        f"--minidns.curve-clients-file={clients}")
+        with Client(d.endpoint, server_key=server_pub, public_key=pm_pub,
+                    secret_key=pm_sec) as c:
+            self.assertTrue(c.poll("k.test.", 1,
+                                   self.responder.destination)
+                            .result(WAIT).ok)
+        other_pub, other_sec = generate_keys()
+        with Client(d.endpoint, server_key=server_pub, public_key=other_pub,
+                    secret_key=other_sec) as c:
+            with self.assertRaises(DeadlineExceeded):
+                c.poll("k.test.", 1, self.responder.destination,
+                       deadline=0.5).result(WAIT)
+        self.assertIsNotNone(d.wait_for("refused a pool manager", WAIT))
+        with self.assertRaises(ValueError):
+            Client(d.endpoint, server_key=server_pub)
+
+    def test_status_survives_a_reconnect(self):
+        d = self.daemon()
+        self.responder.delay = 0.3
+        with Client(d.endpoint, routing_id="pm-test") as c:
+            fut = c.poll("slow.test.", 1, self.responder.destination,
+                         timeout=2)
+            self.assertTrue(self.responder.wait_for_count(1))
+            c.reconnect(0)
+            st = fut.result(WAIT)
+            self.assertTrue(st.ok)
+            self.assertEqual(st.instance, 0)
+
+    def test_polls_of_a_lost_instance_move_to_another(self):
+        a, b = self.daemon(), self.daemon()
+        self.responder.delay = 0.5
+        with Client([a.endpoint, b.endpoint]) as c:
+            futs = [c.poll(f"f{i}.test.", 1, self.responder.destination,
+                           timeout=3, max_retries=0)
+                    for i in range(10)]
+            # Both instances have sent their queries; then one dies.
+            self.assertTrue(self.responder.wait_for_count(10))
+            a.kill()
+            statuses = [f.result(WAIT) for f in futs]
+        self.assertTrue(all(s.ok for s in statuses), statuses)
+        # Every poll ended once, all on the survivor.
+        self.assertEqual({s.instance for s in statuses}, {1})
+        self.assertEqual(sorted(s.zone for s in statuses),
+                         sorted(f"f{i}.test." for i in range(10)))
+
+
+if __name__ == "__main__":
+    unittest.main()
