@@ -11,8 +11,9 @@ packages=(
   libspdlog-dev libgtest-dev libgmock-dev libcpp-httplib-dev
   # the Python client (python/), also used by the tests
   python3 python3-zmq python3-msgpack
-  # for the tests: real secondaries, and promtool to check /metrics
-  nsd knot bind9 prometheus
+  # for the tests: real secondaries, promtool to check /metrics, ip for
+  # the cluster test's network namespaces
+  nsd knot bind9 prometheus iproute2
 )
 
 missing=()

@@ -76,6 +76,7 @@ class Status:
     destination: str
     context: Any = None
     instance: int = -1  #: index of the endpoint that answered
+    tried: list = field(default_factory=list)  #: instances asked, in order
     raw: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -115,7 +116,7 @@ class _Pending:
     cast: dict
     deadline: float  # time.monotonic()
     instance: int
-    tried: set
+    tried: list
     chosen: bool  # the caller chose the instance: no failover
 
 
@@ -166,6 +167,7 @@ class Client:
         self._socks: list[zmq.Socket] = []
         self._monitors: list[zmq.Socket] = []
         self._up = [False] * len(self.endpoints)
+        self._up_cv = threading.Condition()
         for i, ep in enumerate(self.endpoints):
             s = self._ctx.socket(zmq.DEALER)
             s.setsockopt(zmq.ROUTING_ID, routing_id)
@@ -251,7 +253,19 @@ class Client:
 
     def connected(self) -> list[bool]:
         """Which instances have a connection up now."""
-        return list(self._up)
+        with self._up_cv:
+            return list(self._up)
+
+    def wait_connected(self, timeout: Optional[float] = None) -> bool:
+        """Waits until every instance has a connection up; False on
+        timeout."""
+        with self._up_cv:
+            return self._up_cv.wait_for(lambda: all(self._up), timeout)
+
+    def _set_up(self, instance: int, up: bool) -> None:
+        with self._up_cv:
+            self._up[instance] = up
+            self._up_cv.notify_all()
 
     def in_flight(self) -> int:
         """Polls awaiting their status."""
@@ -334,7 +348,7 @@ class Client:
                                          f"endpoint"))
             return
         inst = instance if chosen else self._pick(set())
-        p = _Pending(fut, cast, time.monotonic() + deadline, inst, {inst},
+        p = _Pending(fut, cast, time.monotonic() + deadline, inst, [inst],
                      chosen)
         self._pending[rid] = p
         self._send(rid, p)
@@ -343,7 +357,8 @@ class Client:
         """Sends a pending poll again to an instance not tried yet, under a
         new request id, or fails it when there is none."""
         p = self._pending.pop(rid)
-        nxt = None if p.chosen or not self._failover else self._pick(p.tried)
+        nxt = None if p.chosen or not self._failover else self._pick(
+            set(p.tried))
         if nxt is None:
             p.future.set_exception(DeadlineExceeded(
                 f"no update_status for {p.cast['domain']['name']} from "
@@ -352,7 +367,7 @@ class Client:
         total = (p.cast["timeout"] + p.cast["retry_interval"]) \
             * (p.cast["max_retries"] + 1) + self._grace
         p.instance = nxt
-        p.tried.add(nxt)
+        p.tried.append(nxt)
         p.deadline = time.monotonic() + total
         new_rid = next(self._ids)
         self._pending[new_rid] = p
@@ -384,6 +399,7 @@ class Client:
             destination=msg.get("destination", ""),
             context=msg.get("context"),
             instance=instance,
+            tried=list(p.tried),
             raw=msg,
         ))
 
@@ -392,9 +408,9 @@ class Client:
 
         ev = recv_monitor_message(self._monitors[instance], zmq.NOBLOCK)
         if ev["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-            self._up[instance] = True
+            self._set_up(instance, True)
         elif ev["event"] == zmq.EVENT_DISCONNECTED:
-            self._up[instance] = False
+            self._set_up(instance, False)
             if self._failover:
                 # Its polls may never be answered: try them elsewhere now.
                 for rid in [r for r, p in self._pending.items()
@@ -443,7 +459,7 @@ class Client:
                 elif kind == "reconnect":
                     ep = self.endpoints[instance]
                     self._socks[instance].disconnect(ep)
-                    self._up[instance] = False
+                    self._set_up(instance, False)
                     self._socks[instance].connect(ep)
             for i, m in enumerate(self._monitors):
                 while m in events and m.poll(0):

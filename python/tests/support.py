@@ -99,9 +99,13 @@ class Responder:
     """Answers SOA queries with a serial per zone and NOTIFYs with NOERROR;
     zones in `silent` get no answer; answers wait `delay` seconds."""
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 on_query=None):
+        """`on_query(opcode, zone, peer_ip)` is called for every query, on
+        the responder's thread."""
+        self.on_query = on_query
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((host, 0))
+        self.sock.bind((host, port))
         self.port = self.sock.getsockname()[1]
         self.destination = f"{host}:{self.port}"
         self.serials: dict[str, int] = {}
@@ -153,6 +157,8 @@ class Responder:
             with self._cv:
                 self.queries.append((opcode, zone))
                 self._cv.notify_all()
+            if self.on_query is not None:
+                self.on_query(opcode, zone, peer[0])
             if zone in self.silent:
                 continue
             answers = b""
