@@ -225,8 +225,7 @@ class Client:
         cast = self._cast(POLL, zone, serial, destination, timeout,
                           retry_interval, max_retries, context)
         if deadline is None:
-            deadline = (timeout + retry_interval) * (max_retries + 1) \
-                + self._grace
+            deadline = self._budget(cast)
         fut: Future = Future()
         fut.set_running_or_notify_cancel()
         self._command(("poll", cast, fut, deadline, instance))
@@ -316,6 +315,12 @@ class Client:
             "max_retries": int(max_retries),
         }
 
+    def _budget(self, cast: dict) -> float:
+        """Seconds a poll may take on one instance: every attempt's timeout
+        and pause, plus the grace time."""
+        return (cast["timeout"] + cast["retry_interval"]) * (
+            cast["max_retries"] + 1) + self._grace
+
     def _command(self, cmd) -> None:
         if self._closing and cmd[0] != "close":
             raise RuntimeError("client closed")
@@ -364,11 +369,9 @@ class Client:
                 f"no update_status for {p.cast['domain']['name']} from "
                 f"instance(s) {sorted(p.tried)} ({why})"))
             return
-        total = (p.cast["timeout"] + p.cast["retry_interval"]) \
-            * (p.cast["max_retries"] + 1) + self._grace
         p.instance = nxt
         p.tried.append(nxt)
-        p.deadline = time.monotonic() + total
+        p.deadline = time.monotonic() + self._budget(p.cast)
         new_rid = next(self._ids)
         self._pending[new_rid] = p
         self._send(new_rid, p)

@@ -262,6 +262,18 @@ bool daemon_process::wait_for_line(const std::string& needle,
   return found;
 }
 
+bool daemon_process::wait_for_lines(const std::string& needle, size_t n,
+                                    milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock{mtx_};
+  size_t seen = 0, count = 0;
+  return cv_.wait_for(lock, timeout, [&] {
+    for (; seen < lines_.size(); ++seen)
+      if (lines_[seen].find(needle) != std::string::npos)
+        ++count;
+    return count >= n || eof_;
+  }) && count >= n;
+}
+
 size_t daemon_process::count_lines(const std::string& needle) const {
   std::lock_guard<std::mutex> guard{mtx_};
   size_t n = 0;

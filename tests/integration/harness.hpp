@@ -65,6 +65,10 @@ public:
   /// timeout or when the log ended without one.
   bool wait_for_line(const std::string& needle, milliseconds timeout,
                      std::string* line = nullptr) const;
+  /// Waits until `n` lines containing `needle` have been logged. False on
+  /// timeout or when the log ended first.
+  bool wait_for_lines(const std::string& needle, size_t n,
+                      milliseconds timeout) const;
   /// How many lines logged so far contain `needle`.
   size_t count_lines(const std::string& needle) const;
   /// The whole log so far, one line per line.
