@@ -509,13 +509,13 @@ private:
     case send_result::full:
       return false;
     case send_result::gone:
-      if (opts_.reply_hold.count() > 0 && opts_.reply_hold_max > 0) {
+      if (opts_.reply_hold.count() > 0 && opts_.reply_hold_max > 0)
         hold(peer, std::move(frame));
-        return true;
-      }
-      [[fallthrough]];
+      else
+        count_dropped("its pool manager is not connected");
+      return true;
     case send_result::failed:
-      count_dropped("its pool manager is not connected");
+      count_dropped("ZeroMQ refused it");
       return true;
     }
     return true;
@@ -599,7 +599,7 @@ private:
         ++backlog_count_;
         ++in_flight_;
       } else {
-        count_dropped("sending failed");
+        count_dropped("ZeroMQ refused it");
       }
     }
     held_.swap(keep);

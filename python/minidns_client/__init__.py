@@ -118,6 +118,7 @@ class _Pending:
     instance: int
     tried: list
     chosen: bool  # the caller chose the instance: no failover
+    sent: bool = False  # ZeroMQ took the cast (else: tried again soon)
 
 
 class Client:
@@ -190,6 +191,7 @@ class Client:
         self._ids = itertools.count(1)
         self._rr = itertools.count()
         self._pending: dict[int, _Pending] = {}
+        self._unsent_notifies: list[tuple[int, dict]] = []
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._wake_r = self._ctx.socket(zmq.PAIR)
         self._wake_w = self._ctx.socket(zmq.PAIR)
@@ -326,7 +328,10 @@ class Client:
             raise RuntimeError("client closed")
         self._commands.put(cmd)
         with self._wake_lock:
-            self._wake_w.send(b"", zmq.NOBLOCK)
+            try:
+                self._wake_w.send(b"", zmq.NOBLOCK)
+            except zmq.Again:
+                pass  # plenty of wake-ups are pending already
 
     def _pick(self, exclude: set) -> Optional[int]:
         """The next instance round-robin, preferring connected ones not
@@ -341,9 +346,19 @@ class Client:
         return (up or fresh)[0]
 
     def _send(self, request_id: int, p: _Pending) -> None:
+        """Hands the cast to ZeroMQ without blocking: with no connection
+        (or a full pipe) it stays unsent and is tried again."""
         cast = dict(p.cast)
         cast["request_id"] = request_id
-        self._socks[p.instance].send(msgpack.packb(cast, use_bin_type=True))
+        p.sent = self._try_send(p.instance, cast)
+
+    def _try_send(self, instance: int, cast: dict) -> bool:
+        try:
+            self._socks[instance].send(msgpack.packb(cast, use_bin_type=True),
+                                       zmq.NOBLOCK)
+            return True
+        except zmq.Again:
+            return False
 
     def _start(self, cast, fut, deadline, instance) -> None:
         rid = next(self._ids)
@@ -433,10 +448,19 @@ class Client:
             for rid in [r for r, p in self._pending.items()
                         if p.deadline <= now]:
                 self._reissue(rid, "deadline passed")
+            unsent = [(r, p) for r, p in self._pending.items() if not p.sent]
+            for rid, p in unsent:
+                self._send(rid, p)
+            self._unsent_notifies = [
+                (i, c) for i, c in self._unsent_notifies
+                if not self._try_send(i, c)]
             wait = None
             if self._pending:
                 nearest = min(p.deadline for p in self._pending.values())
                 wait = max(0, int((nearest - now) * 1000) + 1)
+            if self._unsent_notifies or any(
+                    not p.sent for p in self._pending.values()):
+                wait = 20 if wait is None else min(wait, 20)
             events = dict(poller.poll(wait))
             if self._wake_r in events:
                 while True:
@@ -457,8 +481,8 @@ class Client:
                 elif kind == "notify":
                     inst = instance if instance is not None \
                         else self._pick(set())
-                    self._socks[inst].send(
-                        msgpack.packb(cast, use_bin_type=True))
+                    if not self._try_send(inst, cast):
+                        self._unsent_notifies.append((inst, cast))
                 elif kind == "reconnect":
                     ep = self.endpoints[instance]
                     self._socks[instance].disconnect(ep)

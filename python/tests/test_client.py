@@ -91,6 +91,8 @@ class ClientTest(unittest.TestCase):
     def test_polls_spread_over_instances(self):
         a, b = self.daemon(), self.daemon()
         with Client([a.endpoint, b.endpoint]) as c:
+            # Polls go to connected instances first: wait for both.
+            self.assertTrue(c.wait_connected(WAIT))
             futs = [c.poll(f"z{i}.test.", 1, self.responder.destination)
                     for i in range(20)]
             statuses = [f.result(WAIT) for f in futs]
@@ -159,6 +161,7 @@ class ClientTest(unittest.TestCase):
         a, b = self.daemon(), self.daemon()
         self.responder.delay = 0.5
         with Client([a.endpoint, b.endpoint]) as c:
+            self.assertTrue(c.wait_connected(WAIT))
             futs = [c.poll(f"f{i}.test.", 1, self.responder.destination,
                            timeout=3, max_retries=0)
                     for i in range(10)]
@@ -167,8 +170,10 @@ class ClientTest(unittest.TestCase):
             a.kill()
             statuses = [f.result(WAIT) for f in futs]
         self.assertTrue(all(s.ok for s in statuses), statuses)
-        # Every poll ended once, all on the survivor.
+        # Every poll ended once, all on the survivor; half of them had gone
+        # to the lost instance first.
         self.assertEqual({s.instance for s in statuses}, {1})
+        self.assertEqual(sum(s.tried == [0, 1] for s in statuses), 5)
         self.assertEqual(sorted(s.zone for s in statuses),
                          sorted(f"f{i}.test." for i in range(10)))
 
