@@ -4,7 +4,9 @@
 #include "net/dns_name.hpp"
 #include "net/verdict.hpp"
 
+#include <atomic>
 #include <caf/all.hpp>
+#include <chrono>
 #include <cstring>
 #include <spdlog/spdlog.h>
 
@@ -24,6 +26,49 @@ size_t method_index(const request_state& st) {
 
 bool debug_enabled() {
   return spdlog::default_logger_raw()->should_log(spdlog::level::debug);
+}
+
+/// Lets at most `per_second` log lines through each second, from any
+/// thread, and counts the rest: a dead DNS server must not turn every one
+/// of its zones' polls into a log line (the metrics count them all).
+class log_budget {
+public:
+  explicit log_budget(uint32_t per_second) : per_second_(per_second) {}
+
+  /// True when a line may be logged now; `suppressed` is then the number
+  /// of lines held back since the last one let through.
+  bool take(uint64_t& suppressed) {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+                   .count();
+    auto window = window_.load(std::memory_order_relaxed);
+    if (now != window &&
+        window_.compare_exchange_strong(window, now,
+                                        std::memory_order_relaxed))
+      used_.store(0, std::memory_order_relaxed);
+    if (used_.fetch_add(1, std::memory_order_relaxed) < per_second_) {
+      suppressed = held_back_.exchange(0, std::memory_order_relaxed);
+      return true;
+    }
+    held_back_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+
+private:
+  const uint32_t per_second_;
+  std::atomic<int64_t> window_{0};
+  std::atomic<uint32_t> used_{0};
+  std::atomic<uint64_t> held_back_{0};
+};
+
+/// Failed requests (ERROR polls, NOTIFYs given up or refused) logged per
+/// second at most.
+log_budget failure_lines{50};
+
+/// " (N similar lines not logged)" or "".
+std::string held_back(uint64_t n) {
+  return n == 0 ? std::string{}
+                : fmt::format(" ({} similar line(s) not logged)", n);
 }
 
 std::string describe(const request_state& st) {
@@ -71,16 +116,22 @@ void finish(self_ptr self, messages::status status, std::string_view detail) {
   if (is_poll(st)) {
     frame = messages::finish_status(std::move(st.cast.reply_prefix), status,
                                     st.last_serial, detail);
-    if (status == messages::status::error)
-      spdlog::warn("{}: ERROR after {} attempt(s): {} (last serial {})",
-                   describe(st), st.attempt, detail,
-                   st.last_serial ? std::to_string(*st.last_serial) : "none");
-    else if (debug_enabled())
+    uint64_t skipped = 0;
+    if (status == messages::status::error) {
+      if (failure_lines.take(skipped))
+        spdlog::warn("{}: ERROR after {} attempt(s): {} (last serial {}){}",
+                     describe(st), st.attempt, detail,
+                     st.last_serial ? std::to_string(*st.last_serial)
+                                    : "none",
+                     held_back(skipped));
+    } else if (debug_enabled()) {
       spdlog::debug("{}: SUCCESS ({}) serial {}", describe(st), detail,
                     st.last_serial.value_or(0));
-  } else if (status == messages::status::error) {
-    spdlog::warn("{}: gave up after {} attempt(s): {}", describe(st),
-                 st.attempt, detail);
+    }
+  } else if (uint64_t skipped = 0; status == messages::status::error &&
+                                    failure_lines.take(skipped)) {
+    spdlog::warn("{}: gave up after {} attempt(s): {}{}", describe(st),
+                 st.attempt, detail, held_back(skipped));
   }
   end(self, std::move(frame), status == messages::status::success, detail);
 }
@@ -111,8 +162,9 @@ void on_notify_answer(self_ptr self, uint32_t attempt,
     end(self, {}, true, "acknowledged");
     return;
   case net::notify_verdict::final_error:
-    spdlog::warn("{}: refused with {}; not resending", describe(st),
-                 net::rcode_name(info.rcode));
+    if (uint64_t skipped = 0; failure_lines.take(skipped))
+      spdlog::warn("{}: refused with {}; not resending{}", describe(st),
+                   net::rcode_name(info.rcode), held_back(skipped));
     // A refusal is an answer, not a failure to get one: no resend.
     end(self, {}, false, net::rcode_detail(info.rcode));
     return;

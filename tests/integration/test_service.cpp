@@ -22,6 +22,7 @@
 #include <memory>
 #include <msgpack.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -878,6 +879,41 @@ TEST_F(Poll, ClosedIpv6PortEndsEachAttemptOnIcmp) {
     GTEST_SKIP() << "no ::1 on this machine";
   start();
   closed_port_fails_fast(true);
+}
+
+TEST_F(Poll, FailureLinesAreRateLimitedAndCounted) {
+  // A dead server fails every poll of its zones: 300 ERRORs within about
+  // a second log at most 50 lines a second; the next line, in a later
+  // second, says how many were held back.
+  start();
+  responder r;
+  zone_script silent;
+  silent.silent = true;
+  r.default_script(silent);
+  constexpr int n = 300;
+  for (int i = 0; i < n; ++i)
+    pm->send(poll_cast("dead" + std::to_string(i) + ".test.", 1,
+                       r.destination(), 0.05, 0, 0));
+  for (int i = 0; i < n; ++i)
+    ASSERT_TRUE(receive(*pm)) << "only " << i << " replies";
+  auto logged = mdns->count_lines("ERROR after");
+  EXPECT_GE(logged, 1u);
+  EXPECT_LE(logged, 100u); // the 300 may straddle two seconds
+  // 1.1 s later, in another second: one more line, with the count.
+  auto got = poll_once(*pm, poll_cast("last.test.", 1, r.destination(), 1.1));
+  ASSERT_TRUE(got);
+  std::string line;
+  ASSERT_TRUE(mdns->wait_for_line("last.test.", reply_wait, &line));
+  EXPECT_NE(line.find(" similar line(s) not logged"), std::string::npos)
+      << line;
+  // Every ERROR is either logged or counted in a later line.
+  size_t held_back = 0;
+  std::istringstream log{mdns->log()};
+  for (std::string l; std::getline(log, l);)
+    if (auto at = l.find(" similar line(s) not logged");
+        at != std::string::npos)
+      held_back += std::stoul(l.substr(l.rfind('(', at) + 1));
+  EXPECT_EQ(held_back + logged, size_t{n}) << mdns->log();
 }
 
 TEST_F(Poll, SeveralPollsOfOneZoneRunSideBySide) {
