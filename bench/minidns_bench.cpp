@@ -535,15 +535,27 @@ public:
     auto tail = read_log(size > 8192 ? size - 8192 : 0, 8192);
     auto at = tail.rfind("minidns stopped: ");
     if (at != std::string::npos) {
-      s.found =
-          std::sscanf(tail.c_str() + at,
-                      "minidns stopped: casts %llu invalid %llu replies %llu "
-                      "undeliverable %llu; queries sent %llu send-errors %llu; "
-                      "datagrams %llu accepted %llu unmatched %llu mismatched "
-                      "%llu",
-                      &s.casts, &s.invalid, &s.replies, &s.undeliverable,
-                      &s.sent, &s.send_errors, &s.datagrams, &s.accepted,
-                      &s.unmatched, &s.mismatched) == 10;
+      // Counters by name, so that new ones in the line do not matter.
+      auto line = tail.substr(at, tail.find('\n', at) - at);
+      size_t read = 0;
+      auto counter = [&](const char* name, unsigned long long& out) {
+        auto key = std::string(" ") + name + " ";
+        auto pos = line.find(key);
+        if (pos != std::string::npos &&
+            std::sscanf(line.c_str() + pos + key.size(), "%llu", &out) == 1)
+          ++read;
+      };
+      counter("casts", s.casts);
+      counter("invalid", s.invalid);
+      counter("replies", s.replies);
+      counter("undeliverable", s.undeliverable);
+      counter("sent", s.sent);
+      counter("send-errors", s.send_errors);
+      counter("datagrams", s.datagrams);
+      counter("accepted", s.accepted);
+      counter("unmatched", s.unmatched);
+      counter("mismatched", s.mismatched);
+      s.found = read == 10;
     }
     s.warn_lines = count_warnings();
     return s;
