@@ -32,16 +32,10 @@ using udp_io_actor = caf::typed_actor<
     // The request with this token ended: forget all its attempts.
     caf::reacts_to<release_atom, uint64_t>>;
 
-/// Where a request reports its end.
-using status_sink_actor = caf::typed_actor<
-    // Request `token` ended; the reply frame to send, or empty for none.
-    caf::reacts_to<done_atom, uint64_t, std::string>>;
-
-/// The ZeroMQ bridge actor: owns the ROUTER socket's thread, turns casts
-/// into request actors and their ends into replies.
-using bridge_actor = status_sink_actor::extend<
-    // A decoded cast from the pool manager with this ZeroMQ routing id.
-    caf::reacts_to<cast_atom, messages::cast, std::string>,
+/// The ZeroMQ bridge actor: owns the ZeroMQ link's thread (which turns
+/// casts into request actors and their ends into replies) and its
+/// shutdown.
+using bridge_actor = caf::typed_actor<
     // SIGTERM or SIGINT: refuse new casts, drain the ones in flight.
     caf::reacts_to<drain_atom>,
     // The drain timeout expired: end every request still running.

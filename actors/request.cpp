@@ -87,7 +87,7 @@ void send_attempt(self_ptr self) {
   q.kind = is_poll(st) ? net::query_kind::soa : net::query_kind::notify;
   q.destination = st.cast.destination;
   q.qname_wire = st.cast.zone_wire;
-  self->send(st.udp, query_atom::value, std::move(q));
+  st.udp->query(caf::actor_cast<caf::strong_actor_ptr>(self), std::move(q));
   self->delayed_send(self, st.cast.timeout, timeout_atom::value, st.attempt);
 }
 
@@ -103,8 +103,8 @@ void end(self_ptr self, std::string frame, bool success,
       std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                     st.started)
           .count());
-  self->send(st.udp, release_atom::value, st.token);
-  self->send(st.sink, done_atom::value, st.token, std::move(frame));
+  st.udp->release(st.token);
+  st.sink->done(st.token, std::move(frame));
   self->quit();
 }
 
@@ -197,7 +197,8 @@ void on_poll_answer(self_ptr self, uint32_t attempt,
 
 request_actor::behavior_type
 request(request_actor::stateful_pointer<request_state> self, uint64_t token,
-        messages::cast cast, udp_io_actor udp, status_sink_actor sink) {
+        messages::cast cast, std::shared_ptr<query_port> udp,
+        std::shared_ptr<status_port> sink) {
   auto& st = self->state;
   st.token = token;
   st.cast = std::move(cast);

@@ -3,11 +3,13 @@
 /// timeout and retry budget, and reports its end to a status sink.
 
 #include "actors/interfaces.hpp"
+#include "actors/ports.hpp"
 #include "messages/cast.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
 
@@ -18,8 +20,8 @@ namespace minidns {
 struct request_state {
   uint64_t token = 0;
   messages::cast cast;
-  udp_io_actor udp;
-  status_sink_actor sink;
+  std::shared_ptr<query_port> udp;
+  std::shared_ptr<status_port> sink;
   uint32_t attempt = 0;                ///< the current attempt, 1-based
   bool outstanding = false;            ///< the current attempt awaits its reply
   std::optional<uint32_t> last_serial; ///< polls: the last serial seen
@@ -34,6 +36,7 @@ struct request_state {
 /// attempt times out or is answered.
 request_actor::behavior_type
 request(request_actor::stateful_pointer<request_state> self, uint64_t token,
-        messages::cast cast, udp_io_actor udp, status_sink_actor sink);
+        messages::cast cast, std::shared_ptr<query_port> udp,
+        std::shared_ptr<status_port> sink);
 
 } // namespace minidns

@@ -84,8 +84,10 @@ service start_service(caf::actor_system& sys, const settings& s) {
       spdlog::warn("metrics on {}, reachable from other hosts",
                    svc.metrics_url);
   }
+  auto port = as_query_port(engine);
   svc.udp = sys.spawn(udp_io, std::move(engine));
-  svc.bridge = sys.spawn(zmq_bridge, std::move(link), svc.udp, s.drain_timeout,
+  svc.bridge = sys.spawn(zmq_bridge, std::move(link), std::move(port),
+                         s.drain_timeout,
                          [done] { done->set_value(); });
   return svc;
 }

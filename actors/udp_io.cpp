@@ -142,7 +142,7 @@ int open_socket(bool v6, const std::string& source, int buffer) {
 } // namespace
 
 /// The UDP thread and everything it owns.
-class udp_engine {
+class udp_engine : public query_port {
 public:
   explicit udp_engine(const udp_io_options& opts)
       : sendmmsg_hook_(opts.sendmmsg_hook) {
@@ -173,7 +173,7 @@ public:
     thread_ = std::thread([this] { run(); });
   }
 
-  ~udp_engine() {
+  ~udp_engine() override {
     stop();
     for (auto& s : sockets_)
       ::close(s.fd);
@@ -199,6 +199,20 @@ public:
     // One wake-up per batch: the thread drains the whole inbox.
     if (was_empty)
       wake();
+  }
+
+  void query(caf::strong_actor_ptr owner, dns_query q) override {
+    command cmd;
+    cmd.owner = std::move(owner);
+    cmd.query = std::move(q);
+    submit(std::move(cmd));
+  }
+
+  void release(uint64_t token) override {
+    command cmd;
+    cmd.release = true;
+    cmd.query.token = token;
+    submit(std::move(cmd));
   }
 
   udp_io_stats read_stats() const {
@@ -298,14 +312,14 @@ private:
   void process(std::vector<command>& work) {
     for (auto& cmd : work) {
       if (cmd.release)
-        release(cmd.query.token);
+        forget_request(cmd.query.token);
       else
         enqueue(cmd);
     }
     flush_all();
   }
 
-  void release(uint64_t token) {
+  void forget_request(uint64_t token) {
     auto i = by_token_.find(token);
     if (i == by_token_.end())
       return;
@@ -595,6 +609,10 @@ udp_io_stats stats(const udp_engine& engine) {
   return engine.read_stats();
 }
 
+std::shared_ptr<query_port> as_query_port(std::shared_ptr<udp_engine> engine) {
+  return engine;
+}
+
 udp_io_state::~udp_io_state() {
   if (engine)
     engine->stop();
@@ -606,16 +624,10 @@ udp_io(udp_io_actor::stateful_pointer<udp_io_state> self,
   self->state.engine = std::move(engine);
   return {
       [=](query_atom, dns_query& q) {
-        command cmd;
-        cmd.owner = self->current_sender();
-        cmd.query = std::move(q);
-        self->state.engine->submit(std::move(cmd));
+        self->state.engine->query(self->current_sender(), std::move(q));
       },
       [=](release_atom, uint64_t token) {
-        command cmd;
-        cmd.release = true;
-        cmd.query.token = token;
-        self->state.engine->submit(std::move(cmd));
+        self->state.engine->release(token);
       },
   };
 }

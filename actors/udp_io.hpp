@@ -5,6 +5,7 @@
 /// is its typed front door.
 
 #include "actors/interfaces.hpp"
+#include "actors/ports.hpp"
 #include "metrics/stats.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
@@ -37,6 +38,10 @@ std::shared_ptr<udp_engine> start_udp_engine(const udp_io_options& opts);
 /// Reads the engine's counters.
 udp_io_stats stats(const udp_engine& engine);
 
+/// The engine as request actors use it: queries and releases go straight
+/// to the UDP thread's queue.
+std::shared_ptr<query_port> as_query_port(std::shared_ptr<udp_engine> engine);
+
 /// State of the UDP I/O actor; stops the UDP thread when the actor ends.
 struct udp_io_state {
   std::shared_ptr<udp_engine> engine;
@@ -44,8 +49,10 @@ struct udp_io_state {
   static inline const char* name = "udp_io";
 };
 
-/// Forwards queries and releases to the UDP thread, which answers the
-/// querying actor directly.
+/// Owns the engine (stopping its thread when the actor ends) and forwards
+/// queries and releases sent as messages to it; the UDP thread answers the
+/// querying actor directly. Request actors skip this mailbox and use
+/// as_query_port().
 udp_io_actor::behavior_type
 udp_io(udp_io_actor::stateful_pointer<udp_io_state> self,
        std::shared_ptr<udp_engine> engine);

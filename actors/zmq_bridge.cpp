@@ -1,6 +1,7 @@
 #include "actors/zmq_bridge.hpp"
 
 #include "actors/request.hpp"
+#include "actors/udp_io.hpp"
 #include "messages/cast.hpp"
 #include "metrics/registry.hpp"
 
@@ -27,8 +28,14 @@ namespace {
 
 /// A request ended: its reply for the ZeroMQ thread, if it has one.
 struct out_item {
-  std::string peer;
+  uint64_t token = 0;
   std::string frame; ///< empty: nothing to send (a notify)
+};
+
+/// A request the ZeroMQ thread started and waits for.
+struct live_request {
+  caf::actor handle;
+  std::string peer; ///< ZeroMQ routing id of the pool manager
 };
 
 /// Most casts read per wake-up before the thread looks at its outbox again.
@@ -90,7 +97,8 @@ std::string to_z85(const void* key32) {
 } // namespace
 
 /// The ZeroMQ thread and the ROUTER socket it owns.
-class zmq_link {
+class zmq_link : public status_port,
+                 public std::enable_shared_from_this<zmq_link> {
 public:
   explicit zmq_link(const zmq_link_options& opts)
       : opts_(opts), ctx_(1), sock_(ctx_, zmq::socket_type::router),
@@ -129,23 +137,29 @@ public:
     bound_ = sock_.get(zmq::sockopt::last_endpoint);
   }
 
-  ~zmq_link() {
+  ~zmq_link() override {
     stop_now();
     ::close(wake_);
   }
 
-  void start(bridge_actor bridge) {
+  /// Starts the thread: it spawns a request actor in `sys` for every cast,
+  /// with `udp` for its queries.
+  void start(caf::actor_system& sys, bridge_actor bridge,
+             std::shared_ptr<query_port> udp) {
+    sys_ = &sys;
     bridge_ = std::move(bridge);
+    udp_ = std::move(udp);
+    self_ = shared_from_this();
     thread_ = std::thread([this] { run(); });
   }
 
-  /// Hands a request's end, with its reply if any, to the thread.
-  void push(out_item item) {
+  /// A request ended: hands its reply, if any, to the thread.
+  void done(uint64_t token, std::string frame) override {
     bool was_empty;
     {
       std::lock_guard<std::mutex> guard{mtx_};
       was_empty = outbox_.empty();
-      outbox_.push_back(std::move(item));
+      outbox_.push_back({token, std::move(frame)});
     }
     if (was_empty)
       wake();
@@ -157,11 +171,22 @@ public:
     wake();
   }
 
+  /// The drain timeout expired: end every request still running.
+  void force() {
+    forcing_.store(true);
+    wake();
+  }
+
   void stop_now() {
     abort_.store(true);
     wake();
     if (thread_.joinable())
       thread_.join();
+    // Requests hold the link as their status port; the link held itself
+    // for them. Callers hold it too, so this is never the last reference.
+    live_.clear();
+    udp_.reset();
+    self_.reset();
   }
 
   const std::string& endpoint() const { return bound_; }
@@ -328,12 +353,27 @@ private:
         work.swap(outbox_);
       }
       for (auto& item : work) {
+        auto req = live_.find(item.token);
+        if (req == live_.end())
+          continue; // cannot happen: every request ends once
+        auto peer = std::move(req->second.peer);
+        live_.erase(req);
         if (item.frame.empty())
           --in_flight_; // a notify ended: nothing to send
         else
-          send_reply(std::move(item.peer), std::move(item.frame), true);
+          send_reply(std::move(peer), std::move(item.frame), true);
       }
       work.clear();
+      if (forcing_.load() && !forced_) {
+        forced_ = true;
+        if (!live_.empty())
+          spdlog::warn(
+              "drain timeout: ending {} request(s) with ERROR shutdown",
+              live_.size());
+        for (auto& [token, req] : live_)
+          caf::anon_send(caf::actor_cast<request_actor>(req.handle),
+                         shutdown_atom::value);
+      }
       retry_backlog();
       expire_held(now);
       if (!held_.empty() && now < held_retry_until_ && now >= next_held_try_)
@@ -341,6 +381,10 @@ private:
       read_casts();
       in_flight_now_.store(in_flight_, std::memory_order_relaxed);
       if (draining_.load()) {
+        if (!drain_logged_) {
+          drain_logged_ = true;
+          spdlog::info("draining: {} request(s) in flight", live_.size());
+        }
         if (in_flight_ == 0 && held_.empty())
           break;
         // Only replies that pool managers do not take are left: give them
@@ -465,7 +509,13 @@ private:
                                                        poll_for_serial_number
                                                ? 1
                                                : 0]);
-      caf::anon_send(bridge_, cast_atom::value, std::move(c), std::move(peer));
+      // The request actor starts here, on this thread: no mailbox hop
+      // through the bridge.
+      auto token = next_token_++;
+      auto handle = sys_->spawn(request, token, std::move(c), udp_,
+                                std::static_pointer_cast<status_port>(self_));
+      live_.emplace(token, live_request{caf::actor_cast<caf::actor>(handle),
+                                        std::move(peer)});
     }
   }
 
@@ -615,15 +665,23 @@ private:
   std::string bound_;
   int wake_ = -1;
   bridge_actor bridge_;
+  caf::actor_system* sys_ = nullptr;
+  std::shared_ptr<query_port> udp_;
+  std::shared_ptr<zmq_link> self_; ///< handed to requests as status port
   std::thread thread_;
   std::atomic<bool> draining_{false};
   std::atomic<bool> abort_{false};
+  std::atomic<bool> forcing_{false};
 
   std::mutex mtx_;
   std::vector<out_item> outbox_;
 
   // Owned by the ZeroMQ thread.
   uint64_t in_flight_ = 0; ///< requests running plus replies queued
+  uint64_t next_token_ = 1;
+  std::unordered_map<uint64_t, live_request> live_; ///< by token
+  bool forced_ = false;
+  bool drain_logged_ = false;
   std::unordered_map<std::string, std::deque<std::string>> backlog_;
   uint64_t backlog_count_ = 0; ///< replies in backlog_
   std::deque<held_reply> held_; ///< for pool managers that disconnected
@@ -662,32 +720,15 @@ zmq_bridge_state::~zmq_bridge_state() {
 
 bridge_actor::behavior_type
 zmq_bridge(bridge_actor::stateful_pointer<zmq_bridge_state> self,
-           std::shared_ptr<zmq_link> link, udp_io_actor udp,
+           std::shared_ptr<zmq_link> link, std::shared_ptr<query_port> udp,
            caf::timespan drain_timeout, std::function<void()> on_stopped) {
   auto& st = self->state;
   st.link = std::move(link);
-  st.udp = std::move(udp);
   st.drain_timeout = drain_timeout;
   st.on_stopped = std::move(on_stopped);
-  st.link->start(caf::actor_cast<bridge_actor>(self));
+  st.link->start(self->system(), caf::actor_cast<bridge_actor>(self),
+                 std::move(udp));
   return {
-      [=](cast_atom, messages::cast& c, std::string& peer) {
-        auto& s = self->state;
-        auto token = s.next_token++;
-        auto handle = self->spawn(request, token, std::move(c), s.udp,
-                                  caf::actor_cast<status_sink_actor>(self));
-        if (s.forced)
-          self->send(handle, shutdown_atom::value);
-        s.live.emplace(token, live_request{std::move(handle), std::move(peer)});
-      },
-      [=](done_atom, uint64_t token, std::string& frame) {
-        auto& s = self->state;
-        auto i = s.live.find(token);
-        if (i == s.live.end())
-          return;
-        s.link->push({std::move(i->second.peer), std::move(frame)});
-        s.live.erase(i);
-      },
       [=](drain_atom) {
         auto& s = self->state;
         if (s.draining) {
@@ -696,26 +737,14 @@ zmq_bridge(bridge_actor::stateful_pointer<zmq_bridge_state> self,
           return;
         }
         s.draining = true;
-        spdlog::info("draining: {} request(s) in flight, up to {} ms",
-                     s.live.size(),
+        spdlog::info("draining: up to {} ms for the requests in flight",
                      std::chrono::duration_cast<std::chrono::milliseconds>(
                          s.drain_timeout)
                          .count());
         s.link->start_draining();
         self->delayed_send(self, s.drain_timeout, force_atom::value);
       },
-      [=](force_atom) {
-        auto& s = self->state;
-        if (s.forced)
-          return;
-        s.forced = true;
-        if (!s.live.empty())
-          spdlog::warn(
-              "drain timeout: ending {} request(s) with ERROR shutdown",
-              s.live.size());
-        for (auto& [token, req] : s.live)
-          self->send(req.handle, shutdown_atom::value);
-      },
+      [=](force_atom) { self->state.link->force(); },
       [=](stopped_atom) {
         auto& s = self->state;
         spdlog::info("all replies flushed; ZeroMQ socket closed");

@@ -5,6 +5,7 @@
 /// that sent the cast.
 
 #include "actors/interfaces.hpp"
+#include "actors/ports.hpp"
 #include "metrics/stats.hpp"
 #include "net/keys.hpp"
 #include "net/prefix.hpp"
@@ -50,30 +51,21 @@ std::string bound_endpoint(const zmq_link& link);
 /// Reads the link's counters.
 zmq_link_stats stats(const zmq_link& link);
 
-/// One request the bridge is waiting for.
-struct live_request {
-  request_actor handle;
-  std::string peer; ///< ZeroMQ routing id of the pool manager
-};
-
 /// State of the bridge.
 struct zmq_bridge_state {
   std::shared_ptr<zmq_link> link;
-  udp_io_actor udp;
   caf::timespan drain_timeout{};
   std::function<void()> on_stopped; ///< called once the link has closed
-  uint64_t next_token = 1;
-  std::unordered_map<uint64_t, live_request> live;
   bool draining = false;
-  bool forced = false; ///< the drain timeout expired
   ~zmq_bridge_state();
   static inline const char* name = "zmq_bridge";
 };
 
-/// Starts the link's thread and serves until drained.
+/// Starts the link's thread, which turns casts into request actors (with
+/// `udp` for their queries), and serves until drained.
 bridge_actor::behavior_type
 zmq_bridge(bridge_actor::stateful_pointer<zmq_bridge_state> self,
-           std::shared_ptr<zmq_link> link, udp_io_actor udp,
+           std::shared_ptr<zmq_link> link, std::shared_ptr<query_port> udp,
            caf::timespan drain_timeout, std::function<void()> on_stopped);
 
 } // namespace minidns

@@ -1,8 +1,8 @@
 /// Deterministic tests of the request actor: CAF's test_coordinator runs
 /// every actor on the test's thread and time only moves when the test says,
 /// so the retry schedule is checked to the microsecond without sleeping.
-/// The UDP I/O actor and the bridge are mocks implementing the real typed
-/// interfaces.
+/// The UDP engine and the ZeroMQ link are recording doubles implementing
+/// the real ports (actors/ports.hpp).
 
 #include "actors/request.hpp"
 #include "messages/cast.hpp"
@@ -19,37 +19,44 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// What the mock UDP I/O actor saw.
+/// What the request handed to the UDP side.
 struct udp_log {
   std::vector<dns_query> queries;
   std::vector<caf::strong_actor_ptr> senders;
   std::vector<uint64_t> releases;
 };
 
-udp_io_actor::behavior_type mock_udp(udp_io_actor::pointer self,
-                                     std::shared_ptr<udp_log> log) {
-  return {
-      [=](query_atom, dns_query& q) {
-        log->queries.push_back(q);
-        log->senders.push_back(self->current_sender());
-      },
-      [=](release_atom, uint64_t token) { log->releases.push_back(token); },
-  };
-}
+/// The UDP engine's place: records queries and releases. Calls come from
+/// the request actor, which the test coordinator runs on the test's thread.
+class mock_udp : public query_port {
+public:
+  explicit mock_udp(std::shared_ptr<udp_log> log) : log_(std::move(log)) {}
+  void query(caf::strong_actor_ptr owner, dns_query q) override {
+    log_->queries.push_back(std::move(q));
+    log_->senders.push_back(std::move(owner));
+  }
+  void release(uint64_t token) override { log_->releases.push_back(token); }
 
-/// What the mock bridge saw.
+private:
+  std::shared_ptr<udp_log> log_;
+};
+
+/// What the request reported at its end.
 struct sink_log {
   std::vector<std::pair<uint64_t, std::string>> done;
 };
 
-status_sink_actor::behavior_type mock_sink(status_sink_actor::pointer,
-                                           std::shared_ptr<sink_log> log) {
-  return {
-      [=](done_atom, uint64_t token, std::string& frame) {
-        log->done.emplace_back(token, std::move(frame));
-      },
-  };
-}
+/// The ZeroMQ link's place: records each end.
+class mock_sink : public status_port {
+public:
+  explicit mock_sink(std::shared_ptr<sink_log> log) : log_(std::move(log)) {}
+  void done(uint64_t token, std::string frame) override {
+    log_->done.emplace_back(token, std::move(frame));
+  }
+
+private:
+  std::shared_ptr<sink_log> log_;
+};
 
 struct test_config : caf::actor_system_config {
   test_config() {
@@ -85,17 +92,14 @@ protected:
         sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
         udp_seen(std::make_shared<udp_log>()),
         sink_seen(std::make_shared<sink_log>()) {
-    udp = sys.spawn(mock_udp, udp_seen);
-    sink = sys.spawn(mock_sink, sink_seen);
-    sched.run();
+    udp = std::make_shared<mock_udp>(udp_seen);
+    sink = std::make_shared<mock_sink>(sink_seen);
   }
 
   ~RequestTest() override {
     // Requests still waiting on a timer would keep the system alive.
     if (req)
       caf::anon_send_exit(req, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(udp, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
     sched.run();
     sys.await_actors_before_shutdown(false);
   }
@@ -117,7 +121,7 @@ protected:
     req = sys.spawn(request, 7,
                     make_cast(messages::method::poll_for_serial_number, serial,
                               timeout, retry, max_retries),
-                    udp, caf::actor_cast<status_sink_actor>(sink));
+                    udp, sink);
     sched.run();
   }
 
@@ -125,7 +129,7 @@ protected:
     req = sys.spawn(request, 7,
                     make_cast(messages::method::notify_zone_changed, 0, timeout,
                               retry, max_retries),
-                    udp, caf::actor_cast<status_sink_actor>(sink));
+                    udp, sink);
     sched.run();
   }
 
@@ -169,8 +173,8 @@ protected:
   caf::scheduler::test_coordinator& sched;
   std::shared_ptr<udp_log> udp_seen;
   std::shared_ptr<sink_log> sink_seen;
-  udp_io_actor udp;
-  status_sink_actor sink;
+  std::shared_ptr<query_port> udp;
+  std::shared_ptr<status_port> sink;
   request_actor req;
 };
 
