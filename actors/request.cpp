@@ -87,8 +87,12 @@ void send_attempt(self_ptr self) {
   q.kind = is_poll(st) ? net::query_kind::soa : net::query_kind::notify;
   q.destination = st.cast.destination;
   q.qname_wire = st.cast.zone_wire;
+  // The UDP thread keeps the attempt's timer with the attempt: cheaper
+  // than CAF's clock, and gone with the request.
+  q.timeout_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     st.cast.timeout)
+                     .count();
   st.udp->query(caf::actor_cast<caf::strong_actor_ptr>(self), std::move(q));
-  self->delayed_send(self, st.cast.timeout, timeout_atom::value, st.attempt);
 }
 
 /// Ends the request: counts its outcome, frees its query IDs and hands

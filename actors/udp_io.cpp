@@ -12,6 +12,7 @@
 #include <linux/errqueue.h>
 #include <mutex>
 #include <netinet/in.h>
+#include <queue>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <sys/epoll.h>
@@ -94,6 +95,19 @@ struct pending {
   net::query_kind kind = net::query_kind::soa;
   std::string qname;
   std::chrono::steady_clock::time_point sent_at; ///< for the round trip
+};
+
+using steady = std::chrono::steady_clock;
+
+/// An attempt's timeout, due at `due` unless the request ended first.
+struct timer {
+  steady::time_point due;
+  wire_key key;
+  uint64_t token = 0;
+  uint32_t attempt = 0;
+  friend bool operator>(const timer& a, const timer& b) {
+    return a.due > b.due;
+  }
 };
 
 struct command {
@@ -271,7 +285,7 @@ private:
     epoll_event events[64];
     std::vector<command> work;
     while (!stopping_.load(std::memory_order_acquire)) {
-      int n = ::epoll_wait(epoll_, events, 64, -1);
+      int n = ::epoll_wait(epoll_, events, 64, wait_ms());
       if (n < 0) {
         if (errno == EINTR)
           continue;
@@ -303,10 +317,39 @@ private:
         process(work);
         work.clear();
       }
+      fire_timers();
     }
     // Drop the references to request actors before the thread ends.
+    timers_ = {};
     table_.clear();
     by_token_.clear();
+  }
+
+  /// Milliseconds until the next timer (rounded up), or -1 for none.
+  int wait_ms() const {
+    if (timers_.empty())
+      return -1;
+    auto left = timers_.top().due - steady::now();
+    if (left <= steady::duration::zero())
+      return 0;
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+    return ms > 60000 ? 60000 : static_cast<int>(ms);
+  }
+
+  /// Tells the owners of attempts whose time is up. A timer whose attempt
+  /// is gone (its request ended, or its send failed) is dropped.
+  void fire_timers() {
+    auto now = steady::now();
+    while (!timers_.empty() && timers_.top().due <= now) {
+      auto t = timers_.top();
+      timers_.pop();
+      auto i = table_.find(t.key);
+      if (i == table_.end() || i->second.token != t.token ||
+          i->second.attempt != t.attempt)
+        continue;
+      caf::anon_send(caf::actor_cast<request_actor>(i->second.owner),
+                     timeout_atom::value, t.attempt);
+    }
   }
 
   void process(std::vector<command>& work) {
@@ -405,6 +448,9 @@ private:
     p.kind = q.kind;
     p.qname = std::move(q.qname_wire);
     p.sent_at = std::chrono::steady_clock::now();
+    if (q.timeout_ns > 0)
+      timers_.push(timer{p.sent_at + std::chrono::nanoseconds(q.timeout_ns),
+                         key, q.token, q.attempt});
     if (batches_[key.socket].size() == batch && !sockets_[key.socket].waiting)
       flush(key.socket);
   }
@@ -588,6 +634,7 @@ private:
   std::unordered_map<wire_key, pending, wire_key_hash> table_;
   std::unordered_map<uint64_t, std::vector<wire_key>> by_token_;
   std::unordered_map<uint32_t, std::vector<outgoing>> batches_;
+  std::priority_queue<timer, std::vector<timer>, std::greater<timer>> timers_;
 
   std::atomic<uint64_t> sent_{0};
   std::atomic<uint64_t> send_errors_{0};

@@ -17,11 +17,16 @@ struct dns_query {
   net::query_kind kind = net::query_kind::soa;
   net::endpoint destination;
   std::string qname_wire; ///< the zone, uncompressed wire format
+  /// When no reply settled the attempt after this long, the UDP side sends
+  /// timeout_atom with the attempt to the querying actor (unless the
+  /// request was released). 0: no timer.
+  int64_t timeout_ns = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, dns_query& x) {
-  return f(x.token, x.attempt, x.kind, x.destination, x.qname_wire);
+  return f(x.token, x.attempt, x.kind, x.destination, x.qname_wire,
+           x.timeout_ns);
 }
 
 } // namespace minidns

@@ -32,6 +32,11 @@ class mock_udp : public query_port {
 public:
   explicit mock_udp(std::shared_ptr<udp_log> log) : log_(std::move(log)) {}
   void query(caf::strong_actor_ptr owner, dns_query q) override {
+    // The engine's timer, on CAF's (simulated) clock.
+    if (q.timeout_ns > 0)
+      caf::delayed_anon_send(caf::actor_cast<request_actor>(owner),
+                             std::chrono::nanoseconds(q.timeout_ns),
+                             timeout_atom::value, q.attempt);
     log_->queries.push_back(std::move(q));
     log_->senders.push_back(std::move(owner));
   }

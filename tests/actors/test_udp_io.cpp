@@ -107,10 +107,14 @@ protected:
     script->errors = std::move(errors);
   }
 
-  /// Sends attempt `attempt` of a SOA query for example.com to `port`.
-  void query(uint32_t attempt, uint16_t port) {
+  /// Sends attempt `attempt` of a SOA query for example.com to `port`,
+  /// for request `token`, with a timer of `timeout` (0: none).
+  void query(uint32_t attempt, uint16_t port,
+             std::chrono::milliseconds timeout = {}, uint64_t token = 1) {
     dns_query q;
-    q.token = 1;
+    q.token = token;
+    q.timeout_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
     q.attempt = attempt;
     q.kind = net::query_kind::soa;
     std::string err;
@@ -198,4 +202,28 @@ TEST_F(UdpIo, IcmpPortUnreachableEndsTheAttempt) {
   auto s = stats(*engine);
   EXPECT_EQ(s.icmp, 1u);
   EXPECT_EQ(s.send_errors, 0u);
+}
+
+TEST_F(UdpIo, TimerTellsTheOwnerWhenTheAttemptIsDue) {
+  server_socket server; // reads nothing, answers nothing
+  auto t0 = std::chrono::steady_clock::now();
+  query(3, server.port, 50ms);
+  uint32_t fired = 0;
+  self->receive([&](timeout_atom, uint32_t attempt) { fired = attempt; },
+                caf::after(std::chrono::seconds(5)) >> [] {});
+  EXPECT_EQ(fired, 3u);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 50ms);
+}
+
+TEST_F(UdpIo, TimerOfAReleasedRequestDoesNotFire) {
+  server_socket server;
+  query(1, server.port, 20ms, 1);
+  // The request ended first (through the same mailbox, so in order).
+  self->send(udp, release_atom::value, uint64_t{1});
+  query(2, server.port, 60ms, 2);
+  // The first timeout to arrive is request 2's: request 1's was dropped.
+  uint32_t fired = 0;
+  self->receive([&](timeout_atom, uint32_t attempt) { fired = attempt; },
+                caf::after(std::chrono::seconds(5)) >> [] {});
+  EXPECT_EQ(fired, 2u);
 }
