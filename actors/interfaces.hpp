@@ -2,7 +2,6 @@
 /// Every typed actor interface of minidns, in one place.
 
 #include "messages/atoms.hpp"
-#include "messages/cast_inspect.hpp"
 #include "messages/dns.hpp"
 
 #include <caf/replies_to.hpp>

@@ -5,24 +5,20 @@
 
 namespace minidns {
 
-/// request -> udp_io: send one attempt.
+/// anyone -> udp_io: send one attempt (requests use the query port).
 using query_atom = caf::atom_constant<caf::atom("query")>;
-/// request -> udp_io: the request ended; forget all its attempts.
+/// anyone -> udp_io: the request ended; forget all its attempts.
 using release_atom = caf::atom_constant<caf::atom("release")>;
-/// udp_io -> request: an accepted reply to one attempt.
+/// UDP thread -> request: an accepted reply to one attempt.
 using answer_atom = caf::atom_constant<caf::atom("answer")>;
-/// udp_io -> request: one attempt could not be sent.
+/// UDP thread -> request: one attempt failed (send error, ICMP).
 using send_error_atom = caf::atom_constant<caf::atom("senderr")>;
-/// request -> itself: an attempt's timeout expired.
+/// UDP thread -> request: an attempt's timeout expired.
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 /// request -> itself: time to send the next attempt.
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
-/// bridge -> request: end now, the service is shutting down.
+/// ZeroMQ thread -> request: end now, the service is shutting down.
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
-/// ZeroMQ thread -> bridge: a decoded cast.
-using cast_atom = caf::atom_constant<caf::atom("cast")>;
-/// request -> bridge: the request ended, with its reply frame (or none).
-using done_atom = caf::atom_constant<caf::atom("done")>;
 /// main -> bridge: SIGTERM or SIGINT; stop taking work and drain.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 /// bridge -> itself: the drain timeout expired.

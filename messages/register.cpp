@@ -1,6 +1,5 @@
 #include "messages/register.hpp"
 
-#include "messages/cast_inspect.hpp"
 #include "messages/dns.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -11,7 +10,6 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<dns_query>("minidns::dns_query");
   cfg.add_message_type<net::endpoint>("minidns::net::endpoint");
   cfg.add_message_type<net::reply_info>("minidns::net::reply_info");
-  cfg.add_message_type<messages::cast>("minidns::messages::cast");
 }
 
 } // namespace minidns
