@@ -260,16 +260,18 @@ private:
                        "far)",
                        frame(3), why, n);
       }
-      const std::string status = why.empty() ? "200" : "400";
-      const std::string text = why.empty() ? "OK" : "not allowed";
-      const std::string* parts[] = {nullptr, nullptr, &status, &text, &user};
-      std::string version = "1.0", id = frame(1), metadata;
-      parts[0] = &version;
-      parts[1] = &id;
+      // Version, request id, status code, status text, user id, metadata.
+      const std::string reply[] = {"1.0",
+                                   frame(1),
+                                   why.empty() ? "200" : "400",
+                                   why.empty() ? "OK" : "not allowed",
+                                   user,
+                                   ""};
       try {
-        for (auto* p : parts)
-          zap_->send(zmq::buffer(*p), zmq::send_flags::sndmore);
-        zap_->send(zmq::buffer(metadata), zmq::send_flags::none);
+        for (size_t k = 0; k < std::size(reply); ++k)
+          zap_->send(zmq::buffer(reply[k]), k + 1 < std::size(reply)
+                                                ? zmq::send_flags::sndmore
+                                                : zmq::send_flags::none);
       } catch (const zmq::error_t& e) {
         spdlog::error("ZAP reply: {}", e.what());
       }
@@ -451,32 +453,25 @@ private:
       bool draining = draining_.load(std::memory_order_relaxed);
       if (!draining && in_flight_ >= opts_.max_in_flight)
         return;
-      zmq::message_t id;
-      if (!sock_.recv(id, zmq::recv_flags::dontwait))
+      // The ROUTER puts the sender's routing id first.
+      auto parts = receive_all(sock_);
+      if (parts.empty())
         return;
-      std::vector<zmq::message_t> parts;
-      bool more = id.more();
-      while (more) {
-        zmq::message_t part;
-        if (!sock_.recv(part, zmq::recv_flags::dontwait))
-          break; // cannot happen: ZeroMQ delivers messages whole
-        more = part.more();
-        parts.push_back(std::move(part));
-      }
-      std::string peer(static_cast<const char*>(id.data()), id.size());
+      std::string peer(static_cast<const char*>(parts[0].data()),
+                       parts[0].size());
       if (held_peers_.count(peer)) // it is back: deliver what it missed
         held_retry_until_ = clock::now() + held_retry_window;
-      if (parts.size() != 1) {
+      if (parts.size() != 2) {
         invalid_.fetch_add(1, std::memory_order_relaxed);
         metrics::add(metrics::global().invalid[0]); // "frame"
         send_reply(
             std::move(peer),
             messages::encode_error(
                 "frame: expected one frame holding one msgpack map, got " +
-                std::to_string(parts.size()) + " frames"));
+                std::to_string(parts.size() - 1) + " frames"));
         continue;
       }
-      auto decoded = messages::decode_cast(parts[0].data(), parts[0].size(),
+      auto decoded = messages::decode_cast(parts[1].data(), parts[1].size(),
                                            &opts_.allowed);
       if (!decoded.ok) {
         invalid_.fetch_add(1, std::memory_order_relaxed);
