@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 int main(int argc, char** argv) {
@@ -21,6 +22,11 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // Requests come and go by the hundred thousand: keep freed heap for the
+  // next ones instead of returning it to the kernel and faulting it back in
+  // (growing the heap was a tenth of the CPU in the profile).
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 64 << 20);
 
   minidns::config cfg;
   auto problems = cfg.load(argc, argv);
