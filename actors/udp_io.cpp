@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <pthread.h>
 #include <thread>
 #include <unistd.h>
 #include <unordered_map>
@@ -184,7 +185,11 @@ public:
         add_socket(fd, true);
       }
     }
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      // Named for top -H and profiles (it would inherit its creator's).
+      pthread_setname_np(pthread_self(), "minidns-udp");
+      run();
+    });
   }
 
   ~udp_engine() override {

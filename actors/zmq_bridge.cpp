@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <sys/eventfd.h>
+#include <pthread.h>
 #include <thread>
 #include <unistd.h>
 #include <unordered_map>
@@ -150,7 +151,11 @@ public:
     bridge_ = std::move(bridge);
     udp_ = std::move(udp);
     self_ = shared_from_this();
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      // Named for top -H and profiles (it would inherit its creator's).
+      pthread_setname_np(pthread_self(), "minidns-zmq");
+      run();
+    });
   }
 
   /// A request ended: hands its reply, if any, to the thread.

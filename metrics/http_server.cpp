@@ -1,6 +1,7 @@
 #include "metrics/http_server.hpp"
 
 #include <httplib.h>
+#include <pthread.h>
 #include <stdexcept>
 #include <thread>
 
@@ -33,7 +34,10 @@ http_server::http_server(const std::string& host, uint16_t port,
     throw std::runtime_error("minidns.metrics-endpoint: cannot bind " + host +
                              ":" + std::to_string(port));
   port_ = static_cast<uint16_t>(bound);
-  impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  impl_->thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "minidns-http");
+    impl_->server.listen_after_bind();
+  });
 }
 
 http_server::~http_server() {
