@@ -3,6 +3,7 @@
 /// managers over ZeroMQ.
 
 #include "actors/config.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/service.hpp"
 
 #include <caf/all.hpp>
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   if (cfg.cli_helptext_printed)
     return 0;
   minidns::setup_logging(cfg.values.log_level, cfg.values.log_format);
+  minidns::use_lean_clock(cfg);
 
   caf::actor_system sys{cfg};
   minidns::service svc;
