@@ -197,19 +197,18 @@ void on_poll_answer(self_ptr self, uint32_t attempt,
     attempt_failed(self);
 }
 
-} // namespace
-
-request_actor::behavior_type
-request(request_actor::stateful_pointer<request_state> self, uint64_t token,
-        messages::cast cast, std::shared_ptr<query_port> udp,
-        std::shared_ptr<status_port> sink) {
-  auto& st = self->state;
+/// Fills the state of a request that has not run yet.
+void init(request_state& st, uint64_t token, messages::cast cast,
+          std::shared_ptr<query_port> udp, std::shared_ptr<status_port> sink) {
   st.token = token;
   st.cast = std::move(cast);
   st.udp = std::move(udp);
   st.sink = std::move(sink);
   st.started = std::chrono::steady_clock::now();
-  send_attempt(self);
+}
+
+/// The handlers, for a request whose state is filled.
+request_actor::behavior_type handlers(self_ptr self) {
   return {
       [=](answer_atom, uint32_t attempt, const net::reply_info& info) {
         if (is_poll(self->state))
@@ -242,6 +241,35 @@ request(request_actor::stateful_pointer<request_state> self, uint64_t token,
       },
       [=](shutdown_atom) { finish(self, messages::status::error, "shutdown"); },
   };
+}
+
+/// The behavior of a request that start_request set up.
+request_actor::behavior_type started(self_ptr self) {
+  return handlers(self);
+}
+
+} // namespace
+
+request_actor::behavior_type
+request(request_actor::stateful_pointer<request_state> self, uint64_t token,
+        messages::cast cast, std::shared_ptr<query_port> udp,
+        std::shared_ptr<status_port> sink) {
+  init(self->state, token, std::move(cast), std::move(udp), std::move(sink));
+  send_attempt(self);
+  return handlers(self);
+}
+
+request_actor start_request(caf::actor_system& sys, uint64_t token,
+                            messages::cast cast,
+                            std::shared_ptr<query_port> udp,
+                            std::shared_ptr<status_port> sink) {
+  auto handle = sys.spawn<caf::lazy_init>(started);
+  // The actor does not run before its first message, and none can come
+  // before send_attempt below: until then its state is this thread's.
+  auto self = static_cast<self_ptr>(caf::actor_cast<caf::abstract_actor*>(handle));
+  init(self->state, token, std::move(cast), std::move(udp), std::move(sink));
+  send_attempt(self);
+  return handle;
 }
 
 } // namespace minidns

@@ -39,4 +39,13 @@ request(request_actor::stateful_pointer<request_state> self, uint64_t token,
         messages::cast cast, std::shared_ptr<query_port> udp,
         std::shared_ptr<status_port> sink);
 
+/// The same request, started from the calling thread: its actor is spawned
+/// with caf::lazy_init and attempt 1 is handed to `udp` at once, so the
+/// actor first runs when that attempt is answered, fails or times out.
+/// Starting a request this way costs no trip through CAF's scheduler.
+request_actor start_request(caf::actor_system& sys, uint64_t token,
+                            messages::cast cast,
+                            std::shared_ptr<query_port> udp,
+                            std::shared_ptr<status_port> sink);
+
 } // namespace minidns

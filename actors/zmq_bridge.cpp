@@ -509,11 +509,13 @@ private:
                                                        poll_for_serial_number
                                                ? 1
                                                : 0]);
-      // The request actor starts here, on this thread: no mailbox hop
-      // through the bridge.
+      // The request starts here, on this thread: its first attempt goes
+      // straight to the UDP engine, and its actor first runs when that
+      // attempt is answered or times out.
       auto token = next_token_++;
-      auto handle = sys_->spawn(request, token, std::move(c), udp_,
-                                std::static_pointer_cast<status_port>(self_));
+      auto handle =
+          start_request(*sys_, token, std::move(c), udp_,
+                        std::static_pointer_cast<status_port>(self_));
       live_.emplace(token, live_request{caf::actor_cast<caf::actor>(handle),
                                         std::move(peer)});
     }

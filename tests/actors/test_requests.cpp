@@ -197,6 +197,39 @@ TEST_F(RequestTest, PollSendsOneSoaQueryAtOnce) {
   EXPECT_TRUE(sink_seen->done.empty());
 }
 
+TEST_F(RequestTest, StartedRequestSendsAttemptOneBeforeItsActorRuns) {
+  req = start_request(sys, 9,
+                      make_cast(messages::method::poll_for_serial_number, 100,
+                                1.0, 0.5, 2),
+                      udp, sink);
+  // Attempt 1 went out from this thread, and nothing was scheduled.
+  ASSERT_EQ(attempts(), 1u);
+  EXPECT_EQ(udp_seen->queries[0].attempt, 1u);
+  EXPECT_EQ(udp_seen->queries[0].token, 9u);
+  EXPECT_EQ(udp_seen->senders[0], caf::actor_cast<caf::strong_actor_ptr>(req));
+  EXPECT_FALSE(sched.has_job());
+  // Its answer wakes the actor, which settles the poll as usual.
+  answer(1, soa_reply(100));
+  EXPECT_EQ(final_reply().status, "SUCCESS");
+  EXPECT_EQ(final_reply().actual_serial, 100u);
+  EXPECT_EQ(sink_seen->done.at(0).first, 9u);
+  EXPECT_EQ(attempts(), 1u);
+}
+
+TEST_F(RequestTest, StartedRequestRetriesAfterItsFirstTimeout) {
+  req = start_request(sys, 9,
+                      make_cast(messages::method::poll_for_serial_number, 100,
+                                1.0, 0.5, 1),
+                      udp, sink);
+  advance(std::chrono::milliseconds(1499));
+  EXPECT_EQ(attempts(), 1u);
+  advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(attempts(), 2u);
+  advance(std::chrono::seconds(1));
+  EXPECT_EQ(final_reply().status, "ERROR");
+  EXPECT_EQ(final_reply().detail, "timeout");
+}
+
 TEST_F(RequestTest, PollSucceedsOnEqualSerial) {
   start_poll(100, 1.0, 0.5, 2);
   answer(1, soa_reply(100));
