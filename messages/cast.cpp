@@ -16,7 +16,14 @@
 namespace minidns::messages {
 namespace {
 
-using packer = msgpack::packer<msgpack::sbuffer>;
+/// A msgpack stream that appends to a string: a frame is packed in place,
+/// with no intermediate buffer to copy from.
+struct string_stream {
+  std::string& out;
+  void write(const char* p, size_t n) { out.append(p, n); }
+};
+
+using packer = msgpack::packer<string_stream>;
 
 constexpr std::string_view key_method = "method";
 constexpr std::string_view key_context = "context";
@@ -299,6 +306,7 @@ top_map scan_top(const uint8_t* p, size_t n, const char* trailing_error) {
     t.structural_error = "frame: " + too_many_entries(top);
     return t;
   }
+  t.entries.reserve(top.entries);
   bool request_id_seen = false;
   for (uint64_t i = 0; i < top.entries; ++i) {
     entry e;
@@ -375,6 +383,18 @@ msgpack::object_handle unpack_checked(std::string_view raw) {
                          limits_for(raw.size()));
 }
 
+/// Unpacks one value that scan_top already checked into this thread's
+/// scratch zone, which the next call reuses: decoding a cast allocates no
+/// zone. The object is valid until the thread's next call.
+msgpack::object unpack_scratch(std::string_view raw) {
+  thread_local msgpack::zone zone;
+  zone.clear();
+  size_t off = 0;
+  bool referenced = false;
+  return msgpack::unpack(zone, raw.data(), raw.size(), off, referenced,
+                         reference_frame, nullptr, limits_for(raw.size()));
+}
+
 // ---------------------------------------------------------------------------
 // Encoding.
 
@@ -383,23 +403,39 @@ void pack_str(packer& pk, std::string_view s) {
   pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
 }
 
-void pack_raw(msgpack::sbuffer& buf, std::string_view raw) {
-  buf.write(raw.data(), raw.size());
+void pack_raw(std::string& buf, std::string_view raw) {
+  buf.append(raw.data(), raw.size());
 }
 
 /// Always a float64: packer::pack_double writes integral values as ints.
-void pack_float64(msgpack::sbuffer& buf, double d) {
+void pack_float64(std::string& buf, double d) {
   uint64_t bits = 0;
   std::memcpy(&bits, &d, sizeof bits);
   std::array<char, 9> out{};
   out[0] = static_cast<char>(0xcb);
   for (size_t i = 0; i < 8; ++i)
     out[1 + i] = static_cast<char>((bits >> (56 - 8 * i)) & 0xff);
-  buf.write(out.data(), out.size());
+  buf.append(out.data(), out.size());
 }
 
-std::string to_string(const msgpack::sbuffer& buf) {
-  return std::string(buf.data(), buf.size());
+/// Bytes msgpack takes for a str of `n` bytes.
+size_t str_size(size_t n) {
+  return n + (n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5);
+}
+
+/// Bytes build_prefix packs for these values.
+size_t prefix_size(uint32_t keys, std::string_view context,
+                   std::string_view domain,
+                   std::optional<std::string_view> destination,
+                   std::optional<std::string_view> request_id) {
+  return (keys < 16 ? 1 : 3) + str_size(key_method.size()) +
+         str_size(std::string_view("update_status").size()) +
+         str_size(key_context.size()) + context.size() +
+         str_size(key_domain.size()) + domain.size() +
+         str_size(key_destination.size()) +
+         (destination ? destination->size() : 1) +
+         (request_id ? str_size(key_request_id.size()) + request_id->size()
+                     : 0);
 }
 
 /// The update_status map header and echoed values. `destination` is packed
@@ -408,10 +444,11 @@ std::string build_prefix(uint32_t keys, std::string_view context,
                          std::string_view domain,
                          std::optional<std::string_view> destination,
                          std::optional<std::string_view> request_id) {
-  msgpack::sbuffer buf(context.size() + domain.size() + 128 +
-                       (destination ? destination->size() : 0) +
-                       (request_id ? request_id->size() : 0));
-  packer pk(buf);
+  std::string buf;
+  // Exactly what it packs: a request keeps its prefix while it waits.
+  buf.reserve(prefix_size(keys, context, domain, destination, request_id));
+  string_stream stream{buf};
+  packer pk(stream);
   pk.pack_map(keys);
   pack_str(pk, key_method);
   pack_str(pk, "update_status");
@@ -428,7 +465,7 @@ std::string build_prefix(uint32_t keys, std::string_view context,
     pack_str(pk, key_request_id);
     pack_raw(buf, *request_id);
   }
-  return to_string(buf);
+  return buf;
 }
 
 /// Keys of an update_status reply besides the optional request_id.
@@ -635,11 +672,10 @@ std::string invalid_reply(const top_map& t, const decode_state& st,
     auto out = finish_status(
         build_prefix(keys, *st.context, *st.domain, dest, t.request_id),
         status::error, std::nullopt, "invalid cast");
-    msgpack::sbuffer buf(reason.size() + 16);
-    packer pk(buf);
+    string_stream stream{out};
+    packer pk(stream);
     pack_str(pk, "error");
     pack_str(pk, reason);
-    out.append(buf.data(), buf.size());
     return out;
   }
   return encode_error(reason, t.request_id.value_or(std::string_view{}));
@@ -661,9 +697,9 @@ decode_result decode_impl(const uint8_t* p, size_t n,
     r.error_reply = invalid_reply(t, st, r.error);
     return r;
   }
-  const auto root = unpack_checked({reinterpret_cast<const char*>(p), n});
+  const auto root = unpack_scratch({reinterpret_cast<const char*>(p), n});
   try {
-    cast c = validate(t, root.get(), st, allowed);
+    cast c = validate(t, root, st, allowed);
     c.request_id = std::string(t.request_id.value_or(std::string_view{}));
     if (c.kind == method::poll_for_serial_number) {
       const uint32_t keys = status_keys + (t.request_id ? 1 : 0);
@@ -815,8 +851,10 @@ decode_result decode_cast(const void* data, size_t size,
 std::string finish_status(std::string reply_prefix, status st,
                           std::optional<uint32_t> serial,
                           std::string_view detail) {
-  msgpack::sbuffer buf(detail.size() + 64);
-  packer pk(buf);
+  // The tail below is at most 47 bytes plus the detail: one allocation.
+  reply_prefix.reserve(reply_prefix.size() + detail.size() + 48);
+  string_stream stream{reply_prefix};
+  packer pk(stream);
   pack_str(pk, "status");
   pack_str(pk, st == status::success ? "SUCCESS" : "ERROR");
   pack_str(pk, "actual_serial");
@@ -826,14 +864,15 @@ std::string finish_status(std::string reply_prefix, status st,
     pk.pack_nil();
   pack_str(pk, "detail");
   pack_str(pk, detail);
-  reply_prefix.append(buf.data(), buf.size());
   return reply_prefix;
 }
 
 std::string encode_error(std::string_view reason,
                          std::string_view raw_request_id) {
-  msgpack::sbuffer buf(reason.size() + raw_request_id.size() + 32);
-  packer pk(buf);
+  std::string buf;
+  buf.reserve(reason.size() + raw_request_id.size() + 32);
+  string_stream stream{buf};
+  packer pk(stream);
   pk.pack_map(raw_request_id.empty() ? 2 : 3);
   pack_str(pk, key_method);
   pack_str(pk, "error");
@@ -843,7 +882,7 @@ std::string encode_error(std::string_view reason,
     pack_str(pk, key_request_id);
     pack_raw(buf, raw_request_id);
   }
-  return to_string(buf);
+  return buf;
 }
 
 std::string encode_cast(method m, std::string_view zone_name,
@@ -857,8 +896,9 @@ std::string encode_cast(method m, std::string_view zone_name,
     throw std::invalid_argument("encode_cast: raw_context: " + err);
   if (!raw_request_id.empty() && !is_one_value(raw_request_id, err))
     throw std::invalid_argument("encode_cast: raw_request_id: " + err);
-  msgpack::sbuffer buf;
-  packer pk(buf);
+  std::string buf;
+  string_stream stream{buf};
+  packer pk(stream);
   pk.pack_map(raw_request_id.empty() ? 7 : 8);
   pack_str(pk, key_method);
   pack_str(pk, m == method::notify_zone_changed ? name_notify : name_poll);
@@ -887,7 +927,7 @@ std::string encode_cast(method m, std::string_view zone_name,
     pack_str(pk, key_request_id);
     pack_raw(buf, raw_request_id);
   }
-  return to_string(buf);
+  return buf;
 }
 
 std::optional<reply> decode_reply(const void* data, size_t size,

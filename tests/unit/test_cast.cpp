@@ -1201,3 +1201,45 @@ TEST(Cast, DestinationsOutsideTheAllowlistAreRefused) {
   EXPECT_TRUE(
       minidns::messages::decode_cast(outside.data(), outside.size()).ok);
 }
+
+// A request keeps its reply prefix for as long as it waits, a million of
+// them at once: the prefix is allocated at its exact size, whatever the
+// sizes of the echoed values (msgpack str and map headers grow at 32, 256
+// and 65536 bytes).
+TEST(Cast, ReplyPrefixIsAllocatedAtItsExactSize) {
+  for (size_t context_len : {0, 5, 31, 32, 255, 256, 70000}) {
+    for (bool with_id : {false, true}) {
+      std::string ctx;
+      if (context_len > 0) {
+        // A msgpack str of context_len bytes.
+        std::string body(context_len, 'c');
+        if (context_len < 32)
+          ctx = std::string(1, static_cast<char>(0xa0 | context_len)) + body;
+        else if (context_len < 256)
+          ctx = std::string("\xd9", 1) +
+                std::string(1, static_cast<char>(context_len)) + body;
+        else if (context_len < 65536)
+          ctx = std::string("\xda", 1) +
+                std::string(1, static_cast<char>(context_len >> 8)) +
+                std::string(1, static_cast<char>(context_len & 0xff)) + body;
+        else
+          ctx = std::string("\xdb\x00", 2) +
+                std::string(1, static_cast<char>(context_len >> 16)) +
+                std::string(1, static_cast<char>((context_len >> 8) & 0xff)) +
+                std::string(1, static_cast<char>(context_len & 0xff)) + body;
+      }
+      auto frame = encode_cast(method::poll_for_serial_number, "example.com.",
+                               7, "192.0.2.1", 1.0, 0.5, 1, ctx,
+                               with_id ? std::string("\x2a", 1) : "");
+      auto r = decode_cast(frame.data(), frame.size());
+      if (context_len >= 65536 - 512) {
+        // Larger than a frame may be: refused, not sized.
+        EXPECT_FALSE(r.ok);
+        continue;
+      }
+      ASSERT_TRUE(r.ok) << r.error;
+      EXPECT_EQ(r.ok->reply_prefix.capacity(), r.ok->reply_prefix.size())
+          << "context " << context_len << " bytes, request_id " << with_id;
+    }
+  }
+}
