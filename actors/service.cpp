@@ -15,6 +15,7 @@ namespace minidns {
 
 service start_service(caf::actor_system& sys, const settings& s) {
   udp_io_options uo;
+  uo.system = &sys;
   uo.sockets_per_family = s.udp_sockets;
   uo.socket_buffer = static_cast<int>(s.socket_buffer);
   uo.source_v4 = s.source_v4;

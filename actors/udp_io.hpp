@@ -25,6 +25,10 @@ struct udp_io_options {
   std::string source_v4 = "0.0.0.0"; ///< local address for IPv4 queries
   std::string source_v6 = "::";      ///< local address for IPv6 queries
   bool ipv6 = true;                  ///< open IPv6 sockets
+  /// When set, the UDP thread runs the request actors that its answers,
+  /// timeouts and send failures wake, instead of CAF's workers (one thread
+  /// hop less per reply). Null: they go through CAF's scheduler.
+  caf::actor_system* system = nullptr;
   /// Stands in for sendmmsg(2) when set: tests make sends fail with it.
   std::function<int(int fd, mmsghdr* msgs, unsigned n)> sendmmsg_hook;
 };

@@ -14,7 +14,8 @@
 # BENCH_DNSPERF_ARGS ("-c 4 -q 1000"), BENCH_POLL_COUNT (200000),
 # BENCH_POLL_WINDOW (1000), BENCH_NOTIFY_COUNT (200000), BENCH_NOTIFY_WINDOW
 # (1000), BENCH_LATENCY_SECONDS (5), BENCH_SCALE_COUNT (1000000),
-# BENCH_SCALE_TIMEOUT (10), BENCH_SCALE_LIMIT (60, seconds before a scale
+# BENCH_SCALE_TIMEOUT (10), BENCH_LATENCY_RATE (polls/s for the latency
+# phase instead of half the measured poll rate), BENCH_SCALE_LIMIT (60, seconds before a scale
 # run gives up waiting), BENCH_SCALE_RUNS (BENCH_RUNS), BENCH_MINIDNS_ARGS
 # (extra minidns options for every phase, e.g. "--scheduler.policy=sharing"),
 # BENCH_PROFILE (1: perf record minidns in one poll and one scale run),
@@ -221,8 +222,13 @@ echo "  (the responder's own ceiling: dnsperf gets $responder_qps answers/s from
 
 # --------------------------------------------------------------- latency
 latency_rate=$(awk -v r="$poll_rate" 'BEGIN {printf "%d", r / 2}')
+latency_what="half the median poll rate"
+if [ -n "${BENCH_LATENCY_RATE:-}" ]; then
+  latency_rate=$BENCH_LATENCY_RATE
+  latency_what="BENCH_LATENCY_RATE, not the target's half rate"
+fi
 echo
-echo "== latency: polls paced at $latency_rate/s (half the median poll rate) for ${latency_seconds}s, x $runs"
+echo "== latency: polls paced at $latency_rate/s ($latency_what) for ${latency_seconds}s, x $runs"
 added_p50=()
 added_p99=()
 e2e_p99=()

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
@@ -77,6 +78,7 @@ class UdpIo : public ::testing::Test {
 protected:
   void SetUp() override {
     udp_io_options o;
+    o.system = &sys; // as in the daemon: woken actors run on the UDP thread
     o.sockets_per_family = 1;
     o.ipv6 = false;
     auto sc = script;
@@ -111,6 +113,13 @@ protected:
   /// for request `token`, with a timer of `timeout` (0: none).
   void query(uint32_t attempt, uint16_t port,
              std::chrono::milliseconds timeout = {}, uint64_t token = 1) {
+    self->send(udp, query_atom::value,
+               make_query(attempt, port, timeout, token));
+  }
+
+  static dns_query make_query(uint32_t attempt, uint16_t port,
+                              std::chrono::milliseconds timeout,
+                              uint64_t token = 1) {
     dns_query q;
     q.token = token;
     q.timeout_ns =
@@ -121,7 +130,7 @@ protected:
     q.destination =
         *net::parse_destination("127.0.0.1:" + std::to_string(port), err);
     q.qname_wire = *net::name_to_wire("example.com.", err);
-    self->send(udp, query_atom::value, std::move(q));
+    return q;
   }
 
   /// Waits up to 5 s for a send_error message; {attempt, errno} or
@@ -226,4 +235,41 @@ TEST_F(UdpIo, TimerOfAReleasedRequestDoesNotFire) {
   self->receive([&](timeout_atom, uint32_t attempt) { fired = attempt; },
                 caf::after(std::chrono::seconds(5)) >> [] {});
   EXPECT_EQ(fired, 2u);
+}
+
+TEST_F(UdpIo, WokenActorsRunOnTheUdpThreadAndTheirQueriesGoOutAtOnce) {
+  // An event-based actor in a request's place: on the timeout of attempt 1
+  // it sends attempt 2 through the port, from wherever it runs, and
+  // reports the thread it ran on.
+  server_socket server;
+  caf::actor me = self;
+  auto port_ = as_query_port(engine);
+  auto port = server.port;
+  auto probe = sys.spawn([=](caf::event_based_actor* a) -> caf::behavior {
+    return {[=](timeout_atom, uint32_t attempt) {
+      char name[16] = {};
+      pthread_getname_np(pthread_self(), name, sizeof(name));
+      if (attempt == 1)
+        port_->query(caf::actor_cast<caf::strong_actor_ptr>(a),
+                     make_query(2, port, 20ms));
+      a->send(me, std::string(name), attempt);
+      if (attempt == 2)
+        a->quit();
+    }};
+  });
+  port_->query(caf::actor_cast<caf::strong_actor_ptr>(probe),
+                make_query(1, port, 20ms));
+  std::vector<std::pair<std::string, uint32_t>> seen;
+  for (int i = 0; i < 2; ++i)
+    self->receive(
+        [&](const std::string& thread, uint32_t attempt) {
+          seen.emplace_back(thread, attempt);
+        },
+        // Attempt 2 stuck in the UDP thread's inbox would end up here.
+        caf::after(std::chrono::seconds(5)) >> [] {});
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], std::make_pair(std::string("minidns-udp"), 1u));
+  EXPECT_EQ(seen[1], std::make_pair(std::string("minidns-udp"), 2u));
+  EXPECT_GT(server.receive(), 12);
+  EXPECT_GT(server.receive(), 12);
 }
