@@ -16,6 +16,9 @@ namespace minidns {
 
 namespace {
 
+std::atomic<uint64_t> passed{0};
+std::atomic<uint64_t> skipped{0};
+
 /// CAF's thread-safe clock, minus the cancellation of actors that never set
 /// an ordinary, request or multi timeout (delayed messages are not
 /// cancelled by actor anyway).
@@ -45,18 +48,14 @@ public:
     {
       std::lock_guard<std::mutex> guard{mtx_};
       if (with_timeouts_.erase(self->id()) == 0) {
-        skipped_.fetch_add(1, std::memory_order_relaxed);
+        skipped.fetch_add(1, std::memory_order_relaxed);
         return;
       }
     }
-    passed_.fetch_add(1, std::memory_order_relaxed);
+    passed.fetch_add(1, std::memory_order_relaxed);
     super::cancel_timeouts(self);
   }
 
-  lean_clock_counts counts() const {
-    return {passed_.load(std::memory_order_relaxed),
-            skipped_.load(std::memory_order_relaxed)};
-  }
 
 private:
   void note(caf::abstract_actor* self) {
@@ -67,8 +66,6 @@ private:
   std::mutex mtx_;
   /// Actors that set a timeout and have not ended yet.
   std::unordered_set<caf::actor_id> with_timeouts_;
-  std::atomic<uint64_t> passed_{0};
-  std::atomic<uint64_t> skipped_{0};
 };
 
 /// CAF's coordinator for `Policy`, with the lean clock on a thread of its
@@ -107,10 +104,13 @@ private:
 
 } // namespace
 
-std::optional<lean_clock_counts> lean_clock_counts_of(caf::actor_system& sys) {
-  if (auto* c = dynamic_cast<lean_clock*>(&sys.clock()))
-    return c->counts();
-  return std::nullopt;
+lean_clock_counts lean_clock_totals() {
+  return {passed.load(std::memory_order_relaxed),
+          skipped.load(std::memory_order_relaxed)};
+}
+
+bool uses_lean_clock(caf::actor_system& sys) {
+  return dynamic_cast<lean_clock*>(&sys.clock()) != nullptr;
 }
 
 void use_lean_clock(caf::actor_system_config& cfg) {

@@ -11,7 +11,6 @@
 /// UDP thread), so for them the cancellation is pure cost.
 
 #include <cstdint>
-#include <optional>
 
 namespace caf {
 class actor_system;
@@ -32,7 +31,12 @@ struct lean_clock_counts {
   uint64_t skipped = 0; ///< actors that never had: nothing to do
 };
 
-/// The counts of `sys`'s lean clock; nullopt when it does not use one.
-std::optional<lean_clock_counts> lean_clock_counts_of(caf::actor_system& sys);
+/// The counts of every lean clock of the process so far. An actor's end
+/// is counted after its monitors hear of it: read these once its actor
+/// system is gone to see every end.
+lean_clock_counts lean_clock_totals();
+
+/// Whether `sys` uses a lean clock.
+bool uses_lean_clock(caf::actor_system& sys);
 
 } // namespace minidns
