@@ -121,6 +121,11 @@ config::config() {
   // 1.3 to 1.6 times faster. The config file or command line may still
   // choose another policy.
   set("scheduler.policy", caf::atom("sharing"));
+  // CAF would start max(cores, 4) workers. Request actors mostly run on the
+  // UDP thread (udp_io.hpp), so workers only take retry timers and
+  // shutdowns: two are plenty, and fewer threads contend for the cores
+  // that the UDP and ZeroMQ threads need (bench/RESULTS.md).
+  set("scheduler.max-threads", 2);
   opt_group{custom_options_, "minidns"}
       .add(values.endpoint, "endpoint",
            "ZeroMQ endpoint the ROUTER socket binds (tcp://host:port, ipc://)")

@@ -56,6 +56,24 @@ TEST(Config, DefaultsAreValid) {
   EXPECT_TRUE(validate(settings{}).empty());
 }
 
+TEST(Config, SchedulerDefaultsAreSharingWithTwoWorkersAndCanBeChanged) {
+  {
+    config cfg;
+    std::vector<char*> argv{const_cast<char*>("minidns")};
+    ASSERT_TRUE(cfg.load(1, argv.data()).empty());
+    EXPECT_EQ(caf::get_or(cfg, "scheduler.policy", caf::atom("")),
+              caf::atom("sharing"));
+    EXPECT_EQ(caf::get_or(cfg, "scheduler.max-threads", size_t{0}), 2u);
+  }
+  {
+    config cfg;
+    std::string arg = "--scheduler.max-threads=3";
+    std::vector<char*> argv{const_cast<char*>("minidns"), arg.data()};
+    ASSERT_TRUE(cfg.load(2, argv.data()).empty());
+    EXPECT_EQ(caf::get_or(cfg, "scheduler.max-threads", size_t{0}), 3u);
+  }
+}
+
 TEST(Config, RangesNameTheSetting) {
   settings s;
   s.max_in_flight = 0;
