@@ -23,6 +23,11 @@ public:
   virtual void query(caf::strong_actor_ptr owner, dns_query q) = 0;
   /// Forgets every attempt of request `token`: later replies are dropped.
   virtual void release(uint64_t token) = 0;
+  /// How late the UDP side is with attempt timers that are due, in
+  /// nanoseconds (0 when it keeps up). Whoever starts requests holds new
+  /// ones back while it is high: deadlines of accepted requests come
+  /// before taking more.
+  virtual int64_t timer_lag_ns() const { return 0; }
 };
 
 /// Where a request reports its end. Thread-safe; never blocks.

@@ -97,12 +97,12 @@ std::string summary(const service& svc) {
   auto z = stats(*svc.link);
   auto u = stats(*svc.engine);
   return fmt::format("casts {} invalid {} replies {} undeliverable {} "
-                     "held-delivered {} refused {}; "
+                     "held-delivered {} refused {} intake-pauses {}; "
                      "queries sent {} send-errors {} send-waits {}; datagrams "
                      "{} accepted {} unmatched {} mismatched {}; icmp {} "
                      "icmp-unmatched {}",
                      z.casts, z.invalid, z.replies, z.undeliverable,
-                     z.held_delivered, z.refused, u.sent, u.send_errors,
+                     z.held_delivered, z.refused, z.intake_pauses, u.sent, u.send_errors,
                      u.send_waits, u.received, u.accepted, u.unmatched,
                      u.mismatched, u.icmp, u.icmp_unmatched);
 }

@@ -271,6 +271,10 @@ public:
     submit(std::move(cmd));
   }
 
+  int64_t timer_lag_ns() const override {
+    return lag_ns_.load(std::memory_order_relaxed);
+  }
+
   void release(uint64_t token) override {
     command cmd;
     cmd.release = true;
@@ -358,7 +362,7 @@ private:
     thread_id_ = std::this_thread::get_id();
     bool more = false; // commands came in while actors ran
     while (!stopping_.load(std::memory_order_acquire)) {
-      int n = ::epoll_wait(epoll_, events, 64, more ? 0 : wait_ms());
+      int n = wait_events(events, 64, more);
       if (n < 0) {
         if (errno == EINTR)
           continue;
@@ -403,6 +407,34 @@ private:
     by_token_.clear();
   }
 
+  /// epoll_wait until the next timer is due, to the nanosecond
+  /// (epoll_pwait2, Linux 5.11): attempt timers fire on time, not up to a
+  /// millisecond late. `now`: do not sleep at all.
+  int wait_events(epoll_event* events, int max, bool now) {
+    if (have_pwait2_) {
+      timespec ts{0, 0};
+      const timespec* timeout = &ts;
+      if (!now) {
+        if (timers_.empty()) {
+          timeout = nullptr; // for ever
+        } else {
+          auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          timers_.top().due - steady::now())
+                          .count();
+          left = std::min<int64_t>(left, int64_t{60} * 1'000'000'000);
+          if (left > 0)
+            ts = {static_cast<time_t>(left / 1'000'000'000),
+                  static_cast<long>(left % 1'000'000'000)};
+        }
+      }
+      int n = ::epoll_pwait2(epoll_, events, max, timeout, nullptr);
+      if (n >= 0 || errno != ENOSYS)
+        return n;
+      have_pwait2_ = false; // an older kernel
+    }
+    return ::epoll_wait(epoll_, events, max, now ? 0 : wait_ms());
+  }
+
   /// Milliseconds until the next timer (rounded up), or -1 for none.
   int wait_ms() const {
     if (timers_.empty())
@@ -418,6 +450,11 @@ private:
   /// is gone (its request ended, or its send failed) is dropped.
   void fire_timers() {
     auto now = steady::now();
+    // How late the oldest due timer is: 0 when none is due.
+    lag_ns_.store(timers_.empty() || timers_.top().due > now
+                      ? 0
+                      : (now - timers_.top().due).count(),
+                  std::memory_order_relaxed);
     while (!timers_.empty() && timers_.top().due <= now) {
       auto t = timers_.top();
       timers_.pop();
@@ -719,6 +756,8 @@ private:
   std::atomic<uint64_t> icmp_{0};
   std::atomic<uint64_t> icmp_unmatched_{0};
   std::atomic<uint64_t> send_waits_{0};
+  std::atomic<int64_t> lag_ns_{0}; ///< see timer_lag_ns()
+  bool have_pwait2_ = true;         ///< until the kernel says ENOSYS
   std::function<int(int, mmsghdr*, unsigned)> sendmmsg_hook_;
   /// Runs woken request actors on this thread; null without an actor
   /// system in the options (then messages go through CAF's scheduler).

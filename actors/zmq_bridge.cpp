@@ -39,6 +39,9 @@ struct live_request {
   std::string peer; ///< ZeroMQ routing id of the pool manager
 };
 
+/// Casts wait in ZeroMQ while attempt timers are later than this.
+constexpr int64_t max_timer_lag_ns = 2'000'000;
+
 /// Most casts read per wake-up before the thread looks at its outbox again.
 constexpr int read_burst = 1024;
 
@@ -207,6 +210,7 @@ public:
     s.max_in_flight = opts_.max_in_flight;
     s.held_delivered = held_delivered_.load(std::memory_order_relaxed);
     s.refused = refused_.load(std::memory_order_relaxed);
+    s.intake_pauses = intake_pauses_.load(std::memory_order_relaxed);
     s.connected = static_cast<uint64_t>(
         std::max<int64_t>(0, connected_.load(std::memory_order_relaxed)));
     return s;
@@ -330,7 +334,20 @@ private:
     clock::time_point give_up{};
     while (!abort_.load()) {
       bool draining = draining_.load();
-      bool can_read = draining || in_flight_ < opts_.max_in_flight;
+      // Attempt timers running late (the UDP thread is saturated): take
+      // no new casts until it has caught up; they wait in ZeroMQ.
+      auto lag = udp_->timer_lag_ns();
+      bool timers_late = lag > max_timer_lag_ns;
+      if (timers_late && !paused_ && !draining) {
+        auto n = intake_pauses_.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (is_power_of_two(n))
+          spdlog::warn("attempt timers are {} ms late: new casts wait in "
+                       "ZeroMQ until they catch up (pause {})",
+                       lag / 1'000'000, n);
+      }
+      paused_ = timers_late;
+      bool can_read =
+          draining || (in_flight_ < opts_.max_in_flight && !timers_late);
       zmq::pollitem_t items[] = {
           {sock_.handle(), 0, static_cast<short>(can_read ? ZMQ_POLLIN : 0), 0},
           {nullptr, wake_, ZMQ_POLLIN, 0},
@@ -339,7 +356,11 @@ private:
            static_cast<short>(zap_ ? ZMQ_POLLIN : 0), 0},
       };
       try {
-        zmq::poll(items, zap_ ? 4 : 3, poll_timeout(clock::now()));
+        auto wait = poll_timeout(clock::now());
+        if (timers_late && !draining &&
+            (wait.count() < 0 || wait > std::chrono::milliseconds(1)))
+          wait = std::chrono::milliseconds(1); // look again soon
+        zmq::poll(items, zap_ ? 4 : 3, wait);
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR)
           continue;
@@ -458,6 +479,8 @@ private:
       bool draining = draining_.load(std::memory_order_relaxed);
       if (!draining && in_flight_ >= opts_.max_in_flight)
         return;
+      if (!draining && i % 64 == 0 && udp_->timer_lag_ns() > max_timer_lag_ns)
+        return; // see max_timer_lag_ns
       // The ROUTER puts the sender's routing id first.
       auto parts = receive_all(sock_);
       if (parts.empty())
@@ -669,6 +692,8 @@ private:
   bridge_actor bridge_;
   caf::actor_system* sys_ = nullptr;
   std::shared_ptr<query_port> udp_;
+  bool paused_ = false; ///< intake held back for late timers
+  std::atomic<uint64_t> intake_pauses_{0};
   std::shared_ptr<zmq_link> self_; ///< handed to requests as status port
   std::thread thread_;
   std::atomic<bool> draining_{false};

@@ -32,6 +32,8 @@ struct zmq_link_stats {
   uint64_t connected = 0; ///< pool manager connections now
   uint64_t in_flight = 0; ///< requests running plus replies queued
   uint64_t max_in_flight = 0; ///< the limit (minidns.max-in-flight)
+  /// Times casts were left in ZeroMQ because attempt timers ran late.
+  uint64_t intake_pauses = 0;
 };
 
 } // namespace minidns
