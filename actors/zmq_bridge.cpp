@@ -74,12 +74,14 @@ struct held_reply {
 /// What became of one attempt to send a reply.
 enum class send_result { sent, full, gone, failed };
 
-/// Receives one whole multipart message without waiting; empty when none.
-std::vector<zmq::message_t> receive_all(zmq::socket_t& s) {
-  std::vector<zmq::message_t> parts;
+/// Receives one whole multipart message without waiting into `parts`
+/// (cleared first; reused so that reading casts allocates no vector);
+/// empty when none.
+void receive_all(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
+  parts.clear();
   zmq::message_t part;
   if (!s.recv(part, zmq::recv_flags::dontwait))
-    return parts;
+    return;
   bool more = part.more();
   parts.push_back(std::move(part));
   while (more) {
@@ -89,7 +91,6 @@ std::vector<zmq::message_t> receive_all(zmq::socket_t& s) {
     more = next.more();
     parts.push_back(std::move(next));
   }
-  return parts;
 }
 
 std::string to_z85(const void* key32) {
@@ -243,7 +244,8 @@ private:
   /// anything else.
   void serve_zap() {
     for (;;) {
-      auto req = receive_all(*zap_);
+      std::vector<zmq::message_t> req;
+      receive_all(*zap_, req);
       if (req.empty())
         return;
       auto frame = [&](size_t i) {
@@ -290,7 +292,8 @@ private:
   /// Reads the ROUTER's monitor events.
   void read_monitor(clock::time_point now) {
     for (;;) {
-      auto ev = receive_all(monitor_);
+      std::vector<zmq::message_t> ev;
+      receive_all(monitor_, ev);
       if (ev.empty())
         return;
       if (ev[0].size() < 6)
@@ -482,7 +485,8 @@ private:
       if (!draining && i % 64 == 0 && udp_->timer_lag_ns() > max_timer_lag_ns)
         return; // see max_timer_lag_ns
       // The ROUTER puts the sender's routing id first.
-      auto parts = receive_all(sock_);
+      auto& parts = parts_;
+      receive_all(sock_, parts);
       if (parts.empty())
         return;
       std::string peer(static_cast<const char*>(parts[0].data()),
@@ -693,6 +697,7 @@ private:
   caf::actor_system* sys_ = nullptr;
   std::shared_ptr<query_port> udp_;
   bool paused_ = false; ///< intake held back for late timers
+  std::vector<zmq::message_t> parts_; ///< the cast being read
   std::atomic<uint64_t> intake_pauses_{0};
   std::shared_ptr<zmq_link> self_; ///< handed to requests as status port
   std::thread thread_;
