@@ -243,10 +243,20 @@ request_actor::behavior_type handlers(self_ptr self) {
   };
 }
 
-/// The behavior of a request that start_request set up.
-request_actor::behavior_type started(self_ptr self) {
-  return handlers(self);
-}
+/// A request that start_request set up: CAF's stateful request actor with
+/// its behavior from handlers(). A class, because CAF 0.17.6's init
+/// function for a behavior without arguments dereferences a null
+/// shared_ptr (UBSan reports it), and because it spares an allocation per
+/// request.
+class started_request
+    : public caf::stateful_actor<request_state, request_actor::base> {
+public:
+  using super = caf::stateful_actor<request_state, request_actor::base>;
+  explicit started_request(caf::actor_config& cfg) : super(cfg) {}
+  request_actor::behavior_type make_behavior() override {
+    return handlers(this);
+  }
+};
 
 } // namespace
 
@@ -263,10 +273,11 @@ request_actor start_request(caf::actor_system& sys, uint64_t token,
                             messages::cast cast,
                             std::shared_ptr<query_port> udp,
                             std::shared_ptr<status_port> sink) {
-  auto handle = sys.spawn<caf::lazy_init>(started);
+  auto handle = sys.spawn<started_request, caf::lazy_init>();
   // The actor does not run before its first message, and none can come
   // before send_attempt below: until then its state is this thread's.
-  auto self = static_cast<self_ptr>(caf::actor_cast<caf::abstract_actor*>(handle));
+  auto self = static_cast<started_request*>(
+      caf::actor_cast<caf::abstract_actor*>(handle));
   init(self->state, token, std::move(cast), std::move(udp), std::move(sink));
   send_attempt(self);
   return handle;

@@ -39,8 +39,11 @@ struct live_request {
   std::string peer; ///< ZeroMQ routing id of the pool manager
 };
 
-/// Casts wait in ZeroMQ while attempt timers are later than this.
-constexpr int64_t max_timer_lag_ns = 2'000'000;
+/// Whether attempt timers are so late (`lag_ns`) that casts must wait in
+/// ZeroMQ: the deadlines of accepted requests come before new work.
+bool too_late(int64_t lag_ns) {
+  return lag_ns > 2'000'000;
+}
 
 /// Most casts read per wake-up before the thread looks at its outbox again.
 constexpr int read_burst = 1024;
@@ -340,7 +343,7 @@ private:
       // Attempt timers running late (the UDP thread is saturated): take
       // no new casts until it has caught up; they wait in ZeroMQ.
       auto lag = udp_->timer_lag_ns();
-      bool timers_late = lag > max_timer_lag_ns;
+      bool timers_late = too_late(lag);
       if (timers_late && !paused_ && !draining) {
         auto n = intake_pauses_.fetch_add(1, std::memory_order_relaxed) + 1;
         if (is_power_of_two(n))
@@ -482,8 +485,8 @@ private:
       bool draining = draining_.load(std::memory_order_relaxed);
       if (!draining && in_flight_ >= opts_.max_in_flight)
         return;
-      if (!draining && i % 64 == 0 && udp_->timer_lag_ns() > max_timer_lag_ns)
-        return; // see max_timer_lag_ns
+      if (!draining && i % 64 == 0 && too_late(udp_->timer_lag_ns()))
+        return;
       // The ROUTER puts the sender's routing id first.
       auto& parts = parts_;
       receive_all(sock_, parts);
