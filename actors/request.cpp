@@ -117,10 +117,14 @@ void end(self_ptr self, std::string frame, bool success,
 void finish(self_ptr self, messages::status status, std::string_view detail) {
   auto& st = self->state;
   std::string frame;
-  if (is_poll(st)) {
+  if (is_poll(st))
     frame = messages::finish_status(std::move(st.cast.reply_prefix), status,
                                     st.last_serial, detail);
-    uint64_t skipped = 0;
+  end(self, std::move(frame), status == messages::status::success, detail);
+  // Logged once the request has ended (the state lives until this handler
+  // returns): whoever reads a request's last line may rely on its end.
+  uint64_t skipped = 0;
+  if (is_poll(st)) {
     if (status == messages::status::error) {
       if (failure_lines.take(skipped))
         spdlog::warn("{}: ERROR after {} attempt(s): {} (last serial {}){}",
@@ -132,12 +136,11 @@ void finish(self_ptr self, messages::status status, std::string_view detail) {
       spdlog::debug("{}: SUCCESS ({}) serial {}", describe(st), detail,
                     st.last_serial.value_or(0));
     }
-  } else if (uint64_t skipped = 0; status == messages::status::error &&
-                                    failure_lines.take(skipped)) {
+  } else if (status == messages::status::error &&
+             failure_lines.take(skipped)) {
     spdlog::warn("{}: gave up after {} attempt(s): {}{}", describe(st),
                  st.attempt, detail, held_back(skipped));
   }
-  end(self, std::move(frame), status == messages::status::success, detail);
 }
 
 /// The current attempt failed (timeout, send error, unsettling answer):
@@ -161,16 +164,16 @@ void on_notify_answer(self_ptr self, uint32_t attempt,
   auto& st = self->state;
   switch (net::classify_notify(info.rcode)) {
   case net::notify_verdict::acknowledged:
-    if (debug_enabled())
-      spdlog::debug("{}: acknowledged", describe(st));
     end(self, {}, true, "acknowledged");
+    if (debug_enabled()) // after the end, as in finish()
+      spdlog::debug("{}: acknowledged", describe(st));
     return;
   case net::notify_verdict::final_error:
+    // A refusal is an answer, not a failure to get one: no resend.
+    end(self, {}, false, net::rcode_detail(info.rcode));
     if (uint64_t skipped = 0; failure_lines.take(skipped))
       spdlog::warn("{}: refused with {}; not resending{}", describe(st),
                    net::rcode_name(info.rcode), held_back(skipped));
-    // A refusal is an answer, not a failure to get one: no resend.
-    end(self, {}, false, net::rcode_detail(info.rcode));
     return;
   case net::notify_verdict::retry:
     st.last_detail = net::rcode_detail(info.rcode);

@@ -414,7 +414,9 @@ private:
         retry_held(now);
       read_casts();
       in_flight_now_.store(in_flight_, std::memory_order_relaxed);
-      if (draining_.load()) {
+      // `draining` was read before the outbox was taken: every request
+      // that ended before the drain began is out of live_ by now.
+      if (draining) {
         if (!drain_logged_) {
           drain_logged_ = true;
           spdlog::info("draining: {} request(s) in flight", live_.size());
