@@ -31,6 +31,8 @@ namespace {
 
 /// Datagrams per recvmmsg/sendmmsg call.
 constexpr size_t batch = 64;
+/// recvmmsg calls per socket and wake-up (up to 1,024 datagrams).
+constexpr int max_read_rounds = 16;
 /// Replies to queries without EDNS fit in 512 bytes; room for servers that
 /// send more anyway, so that a big reply is checked rather than cut.
 constexpr size_t recv_buffer = 4096;
@@ -679,7 +681,19 @@ private:
     }
   }
 
+  /// Reads what socket `idx` holds, batch by batch, up to
+  /// max_read_rounds batches: replies are read before more queries go out,
+  /// so that a burst of answers cannot overflow the socket's receive
+  /// buffer while the thread sends (the kernel would drop them, and their
+  /// requests would time out and resend).
   void receive(uint32_t idx) {
+    for (int round = 0; round < max_read_rounds; ++round)
+      if (receive_batch(idx) < static_cast<int>(batch))
+        return;
+  }
+
+  /// One recvmmsg on socket `idx`; the number of datagrams read.
+  int receive_batch(uint32_t idx) {
     static thread_local std::vector<uint8_t> storage(batch * recv_buffer);
     mmsghdr msgs[batch];
     iovec iov[batch];
@@ -694,7 +708,7 @@ private:
     }
     int n = ::recvmmsg(sockets_[idx].fd, msgs, batch, MSG_DONTWAIT, nullptr);
     if (n <= 0)
-      return;
+      return 0;
     received_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) {
       auto* data = storage.data() + static_cast<size_t>(i) * recv_buffer;
@@ -727,6 +741,7 @@ private:
               .count());
       tell(p.owner, answer_atom::value, p.attempt, info);
     }
+    return n;
   }
 
   int epoll_ = -1;
