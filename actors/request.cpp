@@ -263,15 +263,6 @@ public:
 
 } // namespace
 
-request_actor::behavior_type
-request(request_actor::stateful_pointer<request_state> self, uint64_t token,
-        messages::cast cast, std::shared_ptr<query_port> udp,
-        std::shared_ptr<status_port> sink) {
-  init(self->state, token, std::move(cast), std::move(udp), std::move(sink));
-  send_attempt(self);
-  return handlers(self);
-}
-
 request_actor start_request(caf::actor_system& sys, uint64_t token,
                             messages::cast cast,
                             std::shared_ptr<query_port> udp,

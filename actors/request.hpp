@@ -30,19 +30,13 @@ struct request_state {
   static inline const char* name = "request";
 };
 
-/// Starts the first attempt at once; attempt k+1 goes out timeout +
-/// retry_interval after attempt k when it got no answer, or retry_interval
-/// after an answer that did not settle the request. Ends after the last
-/// attempt times out or is answered.
-request_actor::behavior_type
-request(request_actor::stateful_pointer<request_state> self, uint64_t token,
-        messages::cast cast, std::shared_ptr<query_port> udp,
-        std::shared_ptr<status_port> sink);
-
-/// The same request, started from the calling thread: its actor is spawned
-/// with caf::lazy_init and attempt 1 is handed to `udp` at once, so the
-/// actor first runs when that attempt is answered, fails or times out.
-/// Starting a request this way costs no trip through CAF's scheduler.
+/// Starts a request from the calling thread: spawns its actor with
+/// caf::lazy_init, fills its state and hands attempt 1 to `udp` at once, so
+/// the actor first runs when that attempt is answered, fails or times out
+/// (starting a request costs no trip through CAF's scheduler). Attempt k+1
+/// goes out timeout + retry_interval after attempt k when it got no
+/// answer, or retry_interval after an answer that did not settle the
+/// request. Ends after the last attempt times out or is answered.
 request_actor start_request(caf::actor_system& sys, uint64_t token,
                             messages::cast cast,
                             std::shared_ptr<query_port> udp,

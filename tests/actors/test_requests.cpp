@@ -123,18 +123,18 @@ protected:
 
   void start_poll(uint32_t serial, double timeout, double retry,
                   uint32_t max_retries) {
-    req = sys.spawn(request, 7,
-                    make_cast(messages::method::poll_for_serial_number, serial,
-                              timeout, retry, max_retries),
-                    udp, sink);
+    req = start_request(sys, 7,
+                        make_cast(messages::method::poll_for_serial_number,
+                                  serial, timeout, retry, max_retries),
+                        udp, sink);
     sched.run();
   }
 
   void start_notify(double timeout, double retry, uint32_t max_retries) {
-    req = sys.spawn(request, 7,
-                    make_cast(messages::method::notify_zone_changed, 0, timeout,
-                              retry, max_retries),
-                    udp, sink);
+    req = start_request(sys, 7,
+                        make_cast(messages::method::notify_zone_changed, 0,
+                                  timeout, retry, max_retries),
+                        udp, sink);
     sched.run();
   }
 
