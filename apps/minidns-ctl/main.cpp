@@ -178,6 +178,16 @@ double seconds_arg(std::string_view name, std::string_view value) {
   return *v;
 }
 
+/// A client-side duration (--grace, --progress): 0..3600 seconds.
+double client_seconds_arg(std::string_view name, std::string_view value) {
+  auto v = parse_double(value);
+  if (!v || *v < 0 || *v > 3600)
+    throw usage_error(std::string(name) +
+                      ": not a number of seconds in 0..3600: " +
+                      quote_arg(value));
+  return *v;
+}
+
 uint32_t uint32_arg(std::string_view name, std::string_view value) {
   auto v = parse_uint(value, UINT32_MAX);
   if (!v)
@@ -362,11 +372,7 @@ options parse_args(int argc, char** argv) {
     } else if (name == "--max-retries") {
       opt.params.max_retries = uint32_arg(name, *value);
     } else if (name == "--grace") {
-      auto v = parse_double(*value);
-      if (!v || *v < 0 || *v > 3600)
-        throw usage_error("--grace: not a number of seconds in 0..3600: " +
-                          quote_arg(*value));
-      opt.grace = *v;
+      opt.grace = client_seconds_arg(name, *value);
     } else if (name == "--window") {
       auto v = parse_uint(*value, 10'000'000);
       if (!v || *v == 0)
@@ -374,11 +380,7 @@ options parse_args(int argc, char** argv) {
                           quote_arg(*value));
       opt.window = *v;
     } else if (name == "--progress") {
-      auto v = parse_double(*value);
-      if (!v || *v < 0 || *v > 3600)
-        throw usage_error("--progress: not a number of seconds in 0..3600: " +
-                          quote_arg(*value));
-      opt.progress = *v;
+      opt.progress = client_seconds_arg(name, *value);
     } else if (name == "--curve-server-key") {
       if (net::is_z85_key(*value))
         opt.curve_server_key = std::string(*value);
