@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <linux/errqueue.h>
 #include <mutex>
 #include <netinet/in.h>
@@ -21,6 +22,7 @@
 #include <sys/socket.h>
 #include <pthread.h>
 #include <thread>
+#include <type_traits>
 #include <unistd.h>
 #include <unordered_map>
 #include <vector>
@@ -101,6 +103,8 @@ struct pending {
 };
 
 using steady = std::chrono::steady_clock;
+// timer_lag_ns() stores steady_clock ticks as nanoseconds.
+static_assert(std::is_same_v<steady::duration, std::chrono::nanoseconds>);
 
 /// An attempt's timeout, due at `due` unless the request ended first.
 struct timer {
@@ -273,8 +277,13 @@ public:
     submit(std::move(cmd));
   }
 
+  /// Now minus the due time of the earliest timer the thread has not yet
+  /// fired, as it published before it last slept or set to work: computed
+  /// at the reader, so it cannot go stale when the thread then sleeps.
   int64_t timer_lag_ns() const override {
-    return lag_ns_.load(std::memory_order_relaxed);
+    auto due = next_due_ns_.load(std::memory_order_relaxed);
+    auto now = steady::now().time_since_epoch().count();
+    return due < now ? now - due : 0;
   }
 
   void release(uint64_t token) override {
@@ -398,6 +407,7 @@ private:
       }
       fire_timers();
       run_actors();
+      publish_next_due();
       std::lock_guard<std::mutex> guard{mtx_};
       more = !inbox_.empty();
     }
@@ -448,15 +458,21 @@ private:
     return ms > 60000 ? 60000 : static_cast<int>(ms);
   }
 
+  /// Publishes when the earliest timer is due, for timer_lag_ns(). Once per
+  /// loop turn, after the timers that were due have fired: a lag measured
+  /// at fire time and kept would stay high while the thread sleeps with
+  /// nothing due, and hold back cast intake for good.
+  void publish_next_due() {
+    next_due_ns_.store(timers_.empty()
+                           ? std::numeric_limits<int64_t>::max()
+                           : timers_.top().due.time_since_epoch().count(),
+                       std::memory_order_relaxed);
+  }
+
   /// Tells the owners of attempts whose time is up. A timer whose attempt
   /// is gone (its request ended, or its send failed) is dropped.
   void fire_timers() {
     auto now = steady::now();
-    // How late the oldest due timer is: 0 when none is due.
-    lag_ns_.store(timers_.empty() || timers_.top().due > now
-                      ? 0
-                      : (now - timers_.top().due).count(),
-                  std::memory_order_relaxed);
     while (!timers_.empty() && timers_.top().due <= now) {
       auto t = timers_.top();
       timers_.pop();
@@ -771,7 +787,9 @@ private:
   std::atomic<uint64_t> icmp_{0};
   std::atomic<uint64_t> icmp_unmatched_{0};
   std::atomic<uint64_t> send_waits_{0};
-  std::atomic<int64_t> lag_ns_{0}; ///< see timer_lag_ns()
+  /// Due time of the earliest timer, in steady_clock ticks since its epoch
+  /// (max: none); see timer_lag_ns().
+  std::atomic<int64_t> next_due_ns_{std::numeric_limits<int64_t>::max()};
   bool have_pwait2_ = true;         ///< until the kernel says ENOSYS
   std::function<int(int, mmsghdr*, unsigned)> sendmmsg_hook_;
   /// Runs woken request actors on this thread; null without an actor

@@ -14,6 +14,8 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <caf/all.hpp>
+#include <functional>
+#include <thread>
 #include <cerrno>
 #include <gtest/gtest.h>
 #include <mutex>
@@ -42,6 +44,9 @@ struct send_script {
   std::mutex mtx;
   std::vector<int> errors; ///< errno for call N (0: pass through)
   std::atomic<int> calls{0};
+  /// Runs on the UDP thread before call N goes out: it stands for a
+  /// thread that is busy elsewhere.
+  std::function<void(int call)> before_call;
 };
 
 /// A UDP socket on 127.0.0.1 standing in for a DNS server.
@@ -85,11 +90,15 @@ protected:
     o.sendmmsg_hook = [sc](int fd, mmsghdr* msgs, unsigned n) {
       int call = sc->calls.fetch_add(1);
       int err = 0;
+      std::function<void(int)> before;
       {
         std::lock_guard<std::mutex> guard{sc->mtx};
         if (static_cast<size_t>(call) < sc->errors.size())
           err = sc->errors[static_cast<size_t>(call)];
+        before = sc->before_call;
       }
+      if (before)
+        before(call);
       if (err != 0) {
         errno = err;
         return -1;
@@ -276,4 +285,43 @@ TEST_F(UdpIo, WokenActorsRunOnTheUdpThreadAndTheirQueriesGoOutAtOnce) {
   EXPECT_EQ(seen[1], std::make_pair(std::string("minidns-udp"), 2u));
   EXPECT_GT(server.receive(), 12);
   EXPECT_GT(server.receive(), 12);
+}
+
+TEST_F(UdpIo, TimerLagShowsWhileTheThreadIsBehindAndClearsOnceItCatchesUp) {
+  // The ZeroMQ thread takes no casts while timer_lag_ns() is above 2 ms.
+  // A lag kept from the last firing would stay high while the thread
+  // sleeps with nothing due, and stop cast intake for good.
+  server_socket server;
+  auto port = as_query_port(engine);
+  EXPECT_EQ(port->timer_lag_ns(), 0); // no timers at all
+  auto lag_while_busy = std::make_shared<std::atomic<int64_t>>(-1);
+  {
+    std::lock_guard<std::mutex> guard{script->mtx};
+    // (A weak pointer: the engine owns the hook.)
+    script->before_call = [lag_while_busy,
+                           weak = std::weak_ptr<query_port>(port)](int call) {
+      auto p = weak.lock();
+      if (call != 1 || !p)
+        return;
+      // The second send holds the UDP thread 60 ms; the first attempt's
+      // 5 ms timer falls due meanwhile.
+      std::this_thread::sleep_for(60ms);
+      *lag_while_busy = p->timer_lag_ns();
+    };
+  }
+  query(1, server.port, 5ms, 1);
+  ASSERT_GT(server.receive(), 12);
+  query(1, server.port, 10s, 2); // its timer is far off
+  uint32_t fired = 0;
+  self->receive([&](timeout_atom, uint32_t attempt) { fired = attempt; },
+                caf::after(std::chrono::seconds(5)) >> [] {});
+  EXPECT_EQ(fired, 1u);
+  EXPECT_GE(lag_while_busy->load(), 20'000'000) << "the thread was behind";
+  // Caught up, with only a timer 10 s off: no lag, within a loop turn
+  // (the old code kept 55 ms until that timer fired).
+  auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (port->timer_lag_ns() != 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  EXPECT_EQ(port->timer_lag_ns(), 0);
 }

@@ -161,14 +161,10 @@ TEST_F(Service, SlowReaderGetsEveryReply) {
   EXPECT_TRUE(extra.empty()) << extra.size() << " extra replies";
 }
 
-// DAEMON BUG (actors/zmq_bridge.cpp, zmq_link::send_reply and
-// retry_backlog): replies that cannot be sent at once go to one backlog
-// shared by all pool managers, and once it is not empty every later reply
-// queues behind its head. A pool manager that stops reading (slow, hung,
-// or stuck but still connected) therefore delays the replies to every
-// other pool manager until it reads again (forever if it never does), and
-// the backlog grows without bound. Expected: other pool managers keep
-// getting their replies. This test fails until that is fixed.
+// Replies that cannot be sent at once wait in a queue per pool manager
+// (actors/zmq_bridge.cpp, zmq_link::send_reply): a pool manager that stops
+// reading (slow, hung, or stuck but still connected) holds up only its own
+// replies. Other pool managers keep getting theirs.
 TEST_F(Service, SlowPoolManagerDoesNotStallOthers) {
   start({"--minidns.zmq-hwm=4"});
   pool_manager slow(mdns->endpoint(), 4);
