@@ -480,6 +480,9 @@ private:
       if (i == table_.end() || i->second.token != t.token ||
           i->second.attempt != t.attempt)
         continue;
+      metrics::global()
+          .timer_lateness[static_cast<size_t>(i->second.kind)]
+          .observe(std::chrono::duration<double>(now - t.due).count());
       tell(i->second.owner, timeout_atom::value, t.attempt);
     }
   }

@@ -186,6 +186,17 @@ std::string render(const registry& r, const udp_io_stats& udp,
   for (size_t k = 0; k < 2; ++k)
     p.histogram(label("kind", kind_names[k]), r.rtt[k].read());
 
+  p.family("minidns_dns_attempt_timer_lateness_seconds", "histogram",
+           "Attempt timeouts: time fired minus time due, by kind. Above a "
+           "few ms the UDP thread is saturated.");
+  for (size_t k = 0; k < 2; ++k)
+    p.histogram(label("kind", kind_names[k]), r.timer_lateness[k].read());
+
+  p.family("minidns_cast_intake_pauses_total", "counter",
+           "Times new casts were left in ZeroMQ because attempt timers ran "
+           "more than 2 ms late.");
+  p.sample("", zmq.intake_pauses);
+
   p.family("minidns_zmq_connections", "gauge",
            "ZeroMQ connections from pool managers now open.");
   p.sample("", zmq.connected);

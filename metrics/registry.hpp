@@ -88,6 +88,9 @@ struct registry {
   std::array<std::atomic<uint64_t>, invalid_reason_count> invalid{};
   std::array<histogram, 2> duration; ///< request duration, by method
   std::array<histogram, 2> rtt;      ///< server round trip, by kind
+  /// Attempt timers: time fired minus time due, by kind. The UDP thread's
+  /// own lateness, before the request and the reply's way out.
+  std::array<histogram, 2> timer_lateness;
 
   /// Counts a request's end.
   void request_ended(method_label m, bool success,

@@ -137,6 +137,12 @@ TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
       1);
   EXPECT_EQ(value(after, "minidns_dns_round_trip_seconds_count{kind=\"soa\"}"),
             4);
+  // One lateness sample per attempt that timed out, none for answered ones.
+  EXPECT_EQ(value(after, "minidns_dns_attempt_timer_lateness_seconds_count{"
+                         "kind=\"soa\"}"),
+            2);
+  // (Present; its value depends on how busy the machine is.)
+  EXPECT_GE(value(after, "minidns_cast_intake_pauses_total"), 0);
   EXPECT_EQ(value(after,
                   "minidns_request_duration_seconds_count{" + poll + "}"),
             5);

@@ -82,13 +82,21 @@ TEST(Metrics, StatsOfTheThreadsAppear) {
   z.max_in_flight = 100;
   z.refused = 4;
   z.held = 5;
+  z.intake_pauses = 6;
+  r->timer_lateness[1].observe(0.03); // le 0.05
   auto page = render(*r, u, z);
   for (const char* line :
        {"minidns_dns_replies_dropped_total{reason=\"unmatched\"} 7",
         "minidns_dns_replies_dropped_total{reason=\"mismatched\"} 3",
         "minidns_dns_icmp_errors_total{matched=\"true\"} 2",
         "minidns_requests_in_flight 11", "minidns_requests_in_flight_limit 100",
-        "minidns_zmq_connections_refused_total 4", "minidns_replies_held 5"})
+        "minidns_zmq_connections_refused_total 4", "minidns_replies_held 5",
+        "minidns_cast_intake_pauses_total 6",
+        "minidns_dns_attempt_timer_lateness_seconds_bucket{kind=\"soa\","
+        "le=\"0.025\"} 0",
+        "minidns_dns_attempt_timer_lateness_seconds_bucket{kind=\"soa\","
+        "le=\"0.05\"} 1",
+        "minidns_dns_attempt_timer_lateness_seconds_count{kind=\"notify\"} 0"})
     EXPECT_NE(page.find(std::string("\n") + line + "\n"), std::string::npos)
         << line;
   // Every family has HELP and TYPE.
