@@ -28,6 +28,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -563,6 +564,17 @@ public:
 
   const std::string& log_path() const { return log_path_; }
 
+  /// The port of "metrics on http://127.0.0.1:PORT/metrics" in the log's
+  /// head; 0 when minidns serves no metrics.
+  int metrics_port() const {
+    static const std::string key = "metrics on http://127.0.0.1:";
+    auto head = read_log(0, 16384);
+    auto at = head.find(key);
+    return at == std::string::npos
+               ? 0
+               : std::atoi(head.c_str() + at + key.size());
+  }
+
 private:
   std::string read_log(size_t offset, size_t max) const {
     std::string out;
@@ -903,6 +915,81 @@ void add_percentiles(result_line& res, const std::string& prefix,
   res.add(prefix + "_p99_us", p.p99);
   res.add(prefix + "_p999_us", p.p999);
   res.add(prefix + "_max_us", p.max);
+}
+
+/// GET http://127.0.0.1:PORT/PATH; the body, or empty on any failure.
+std::string http_get(int port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return {};
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+    auto req = "GET " + path +
+               " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(req.size())) {
+      char buf[65536];
+      for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 5000) != 1)
+          break;
+        auto n = ::recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+          break;
+        out.append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  ::close(fd);
+  auto body = out.find("\r\n\r\n");
+  return out.compare(0, 12, "HTTP/1.1 200") == 0 && body != std::string::npos
+             ? out.substr(body + 4)
+             : std::string{};
+}
+
+/// One Prometheus histogram series read back from the text: its count,
+/// sum, and the upper bound of the bucket that holds quantile q.
+struct histogram_reading {
+  uint64_t count = 0;
+  double sum = 0;
+  double bucket_of_q = 0; ///< +Inf as infinity; 0 when empty
+};
+
+/// Reads `name`{`labels`,le=...} buckets, _count and _sum from `page`.
+histogram_reading read_histogram(const std::string& page,
+                                 const std::string& name,
+                                 const std::string& labels, double q) {
+  histogram_reading h;
+  std::vector<std::pair<double, uint64_t>> buckets; // (le, cumulative)
+  std::istringstream in(page);
+  std::string line;
+  auto bucket = name + "_bucket{" + labels + ",le=\"";
+  auto count = name + "_count{" + labels + "} ";
+  auto sum = name + "_sum{" + labels + "} ";
+  while (std::getline(in, line)) {
+    if (line.compare(0, bucket.size(), bucket) == 0) {
+      auto le = line.substr(bucket.size(), line.find('"', bucket.size()) -
+                                               bucket.size());
+      auto v = std::strtoull(line.c_str() + line.rfind(' ') + 1, nullptr, 10);
+      buckets.emplace_back(le == "+Inf" ? HUGE_VAL : std::atof(le.c_str()),
+                           v);
+    } else if (line.compare(0, count.size(), count) == 0) {
+      h.count = std::strtoull(line.c_str() + count.size(), nullptr, 10);
+    } else if (line.compare(0, sum.size(), sum) == 0) {
+      h.sum = std::atof(line.c_str() + sum.size());
+    }
+  }
+  for (auto& [le, cumulative] : buckets)
+    if (h.count > 0 &&
+        static_cast<double>(cumulative) >= q * static_cast<double>(h.count)) {
+      h.bucket_of_q = le;
+      break;
+    }
+  return h;
 }
 
 /// Common settings of the modes that start a daemon.
@@ -1386,7 +1473,10 @@ int mode_scale(options& o) {
     die("zone name not found in the cast");
   ++digits;
 
-  auto d = setup.start(o.daemon_args, "scale");
+  // Its /metrics, to read minidns's own timer lateness at the end.
+  auto daemon_args = o.daemon_args;
+  daemon_args.push_back("--minidns.metrics-endpoint=127.0.0.1:0");
+  auto d = setup.start(daemon_args, "scale");
   ::usleep(200000);
   uint64_t baseline_kb = proc_status_kb(d->pid(), "VmRSS:");
   auto perf = setup.attach_tools(*d);
@@ -1445,6 +1535,8 @@ int mode_scale(options& o) {
     }
   }
   uint64_t hwm_kb = proc_status_kb(d->pid(), "VmHWM:");
+  auto page = d->metrics_port() > 0 ? http_get(d->metrics_port(), "/metrics")
+                                    : std::string{};
   perf.clear();
   auto s = setup.stop(d);
   silent.stop();
@@ -1509,6 +1601,24 @@ int mode_scale(options& o) {
               static_cast<unsigned long long>(foreign.load()),
               static_cast<unsigned long long>(no_arrival));
   print_percentiles("lateness from query departure", lq);
+  // minidns's own part: its UDP thread's timer fired minus due.
+  auto own = read_histogram(page, "minidns_dns_attempt_timer_lateness_seconds",
+                            "kind=\"soa\"", 0.99);
+  std::string pauses = "?";
+  const std::string pauses_key = "\nminidns_cast_intake_pauses_total ";
+  if (auto at = page.find(pauses_key); at != std::string::npos) {
+    auto from = at + pauses_key.size();
+    pauses = page.substr(from, page.find('\n', from) - from);
+  }
+  if (own.count == 0)
+    std::printf("  minidns's own timer lateness: not read from /metrics\n");
+  else
+    std::printf("  minidns's own timer lateness (fired minus due, its "
+                "/metrics): p99 <= %.1f ms (bucket), mean %.2f ms "
+                "(n=%llu); intake pauses %s\n",
+                own.bucket_of_q * 1e3,
+                own.sum / static_cast<double>(own.count) * 1e3,
+                static_cast<unsigned long long>(own.count), pauses.c_str());
   print_percentiles("lateness from cast sent (upper bound)", lc);
   print_tally(tr.counts, n, tr.completed());
   result_line res;
@@ -1521,6 +1631,9 @@ int mode_scale(options& o) {
   res.add("baseline_kb", baseline_kb);
   res.add("hwm_kb", hwm_kb);
   res.add("bytes_per_request", per_req);
+  res.add("own_late_p99_le_ms", own.bucket_of_q * 1e3);
+  res.add("own_late_mean_ms",
+          own.count > 0 ? own.sum / static_cast<double>(own.count) * 1e3 : 0);
   res.add("queries_seen", seen.load());
   res.add("dup_queries", dup_queries.load());
   res.add("ok", tr.counts.ok);

@@ -249,6 +249,7 @@ echo "== scale: $scale_count polls at once to a silent port, timeout ${scale_tim
 scale_bytes=()
 scale_late=()
 scale_late_cast=()
+scale_own_late=()
 scale_ok=()
 scale_peak=()
 for i in $(seq "$scale_runs"); do
@@ -264,6 +265,7 @@ for i in $(seq "$scale_runs"); do
   scale_bytes+=("$(field "$result" bytes_per_request)")
   scale_late+=("$(field "$result" late_query_p99_us)")
   scale_late_cast+=("$(field "$result" late_cast_p99_us)")
+  scale_own_late+=("$(field "$result" own_late_p99_le_ms)")
   scale_ok+=("$(field "$result" ok)")
   scale_peak+=("$(field "$result" peak_in_flight)")
 done
@@ -287,6 +289,7 @@ notify_ratio=$(ratio "$notify_rate" "$ref_qps")
 m_bytes=$(median "${scale_bytes[@]}")
 m_late_ms=$(awk -v v="$(median "${scale_late[@]}")" 'BEGIN {printf "%.1f", v / 1000}')
 m_late_cast_ms=$(awk -v v="$(median "${scale_late_cast[@]}")" 'BEGIN {printf "%.1f", v / 1000}')
+m_own_late_ms=$(awk -v v="$(median "${scale_own_late[@]}")" 'BEGIN {printf "%.1f", v}')
 m_ok=$(median "${scale_ok[@]}")
 m_peak=$(median "${scale_peak[@]}")
 m_a50=$(median "${added_p50[@]}")
@@ -317,6 +320,8 @@ printf '%-44s %14s %16s %7s %10s %s\n' "3. timer lateness p99, ms (from query ou
   "$m_late_ms" "" "" "< 20" "$late_verdict"
 printf '%-44s %14s %16s %7s %10s %s\n' "   (upper bound: from cast sent), ms" \
   "$m_late_cast_ms" "" "" "" ""
+printf '%-44s %14s %16s %7s %10s %s\n' "   (minidns's own: fired minus due), ms <=" \
+  "$m_own_late_ms" "" "" "" ""
 printf '%-44s %14.0f %16s %7s %10s %s\n' "4. added latency p50, us (at $latency_rate/s)" \
   "$m_a50" "" "" "" ""
 printf '%-44s %14.0f %16s %7s %10s %s\n' "4. added latency p99, us" \
