@@ -9,7 +9,6 @@
 #include <caf/all.hpp>
 #include <cerrno>
 #include <cstring>
-#include <limits>
 #include <linux/errqueue.h>
 #include <mutex>
 #include <netinet/in.h>
@@ -277,13 +276,17 @@ public:
     submit(std::move(cmd));
   }
 
-  /// Now minus the due time of the earliest timer the thread has not yet
-  /// fired, as it published before it last slept or set to work: computed
-  /// at the reader, so it cannot go stale when the thread then sleeps.
+  /// How late the oldest due timer was when the thread last fired timers,
+  /// kept until its next firing: casts stay paused through a long turn
+  /// until a firing on time. But a thread asleep for over a millisecond
+  /// is not behind (it wakes at once for work): without that, a late last
+  /// firing before a quiet spell would stop cast intake for good.
   int64_t timer_lag_ns() const override {
-    auto due = next_due_ns_.load(std::memory_order_relaxed);
-    auto now = steady::now().time_since_epoch().count();
-    return due < now ? now - due : 0;
+    auto asleep = asleep_since_ns_.load(std::memory_order_relaxed);
+    if (asleep != 0 &&
+        steady::now().time_since_epoch().count() - asleep > 1'000'000)
+      return 0;
+    return lag_ns_.load(std::memory_order_relaxed);
   }
 
   void release(uint64_t token) override {
@@ -373,7 +376,11 @@ private:
     thread_id_ = std::this_thread::get_id();
     bool more = false; // commands came in while actors ran
     while (!stopping_.load(std::memory_order_acquire)) {
+      if (!more)
+        asleep_since_ns_.store(steady::now().time_since_epoch().count(),
+                               std::memory_order_relaxed);
       int n = wait_events(events, 64, more);
+      asleep_since_ns_.store(0, std::memory_order_relaxed);
       if (n < 0) {
         if (errno == EINTR)
           continue;
@@ -407,7 +414,6 @@ private:
       }
       fire_timers();
       run_actors();
-      publish_next_due();
       std::lock_guard<std::mutex> guard{mtx_};
       more = !inbox_.empty();
     }
@@ -458,21 +464,15 @@ private:
     return ms > 60000 ? 60000 : static_cast<int>(ms);
   }
 
-  /// Publishes when the earliest timer is due, for timer_lag_ns(). Once per
-  /// loop turn, after the timers that were due have fired: a lag measured
-  /// at fire time and kept would stay high while the thread sleeps with
-  /// nothing due, and hold back cast intake for good.
-  void publish_next_due() {
-    next_due_ns_.store(timers_.empty()
-                           ? std::numeric_limits<int64_t>::max()
-                           : timers_.top().due.time_since_epoch().count(),
-                       std::memory_order_relaxed);
-  }
-
   /// Tells the owners of attempts whose time is up. A timer whose attempt
   /// is gone (its request ended, or its send failed) is dropped.
   void fire_timers() {
     auto now = steady::now();
+    // How late the oldest due timer is: 0 when none is due.
+    lag_ns_.store(timers_.empty() || timers_.top().due > now
+                      ? 0
+                      : (now - timers_.top().due).count(),
+                  std::memory_order_relaxed);
     while (!timers_.empty() && timers_.top().due <= now) {
       auto t = timers_.top();
       timers_.pop();
@@ -790,9 +790,10 @@ private:
   std::atomic<uint64_t> icmp_{0};
   std::atomic<uint64_t> icmp_unmatched_{0};
   std::atomic<uint64_t> send_waits_{0};
-  /// Due time of the earliest timer, in steady_clock ticks since its epoch
-  /// (max: none); see timer_lag_ns().
-  std::atomic<int64_t> next_due_ns_{std::numeric_limits<int64_t>::max()};
+  std::atomic<int64_t> lag_ns_{0}; ///< see timer_lag_ns()
+  /// When the thread went into epoll_wait with nothing left to do (steady
+  /// clock ns), 0 while it works; see timer_lag_ns().
+  std::atomic<int64_t> asleep_since_ns_{0};
   bool have_pwait2_ = true;         ///< until the kernel says ENOSYS
   std::function<int(int, mmsghdr*, unsigned)> sendmmsg_hook_;
   /// Runs woken request actors on this thread; null without an actor

@@ -287,38 +287,44 @@ TEST_F(UdpIo, WokenActorsRunOnTheUdpThreadAndTheirQueriesGoOutAtOnce) {
   EXPECT_GT(server.receive(), 12);
 }
 
-TEST_F(UdpIo, TimerLagShowsWhileTheThreadIsBehindAndClearsOnceItCatchesUp) {
+TEST_F(UdpIo, TimerLagShowsAfterALateFiringAndClearsOnceItCatchesUp) {
   // The ZeroMQ thread takes no casts while timer_lag_ns() is above 2 ms.
   // A lag kept from the last firing would stay high while the thread
   // sleeps with nothing due, and stop cast intake for good.
   server_socket server;
   auto port = as_query_port(engine);
   EXPECT_EQ(port->timer_lag_ns(), 0); // no timers at all
-  auto lag_while_busy = std::make_shared<std::atomic<int64_t>>(-1);
   {
     std::lock_guard<std::mutex> guard{script->mtx};
-    // (A weak pointer: the engine owns the hook.)
-    script->before_call = [lag_while_busy,
-                           weak = std::weak_ptr<query_port>(port)](int call) {
-      auto p = weak.lock();
-      if (call != 1 || !p)
-        return;
-      // The second send holds the UDP thread 60 ms; the first attempt's
-      // 5 ms timer falls due meanwhile.
-      std::this_thread::sleep_for(60ms);
-      *lag_while_busy = p->timer_lag_ns();
+    // The second send holds the UDP thread 60 ms: the first attempt's 5 ms
+    // timer fires about 55 ms late.
+    script->before_call = [](int call) {
+      if (call == 1)
+        std::this_thread::sleep_for(60ms);
     };
   }
-  query(1, server.port, 5ms, 1);
+  // A request in the first attempt's place reads the lag when its timeout
+  // comes, on the UDP thread, right after the firing.
+  caf::actor me = self;
+  auto probe = sys.spawn(
+      [=](caf::event_based_actor* a,
+          std::shared_ptr<query_port> ports) -> caf::behavior {
+        return {[=](timeout_atom, uint32_t) {
+          a->send(me, ports->timer_lag_ns());
+          a->quit();
+        }};
+      },
+      port);
+  port->query(caf::actor_cast<caf::strong_actor_ptr>(probe),
+              make_query(1, server.port, 5ms, 1));
   ASSERT_GT(server.receive(), 12);
   query(1, server.port, 10s, 2); // its timer is far off
-  uint32_t fired = 0;
-  self->receive([&](timeout_atom, uint32_t attempt) { fired = attempt; },
+  int64_t lag_at_firing = -1;
+  self->receive([&](int64_t lag) { lag_at_firing = lag; },
                 caf::after(std::chrono::seconds(5)) >> [] {});
-  EXPECT_EQ(fired, 1u);
-  EXPECT_GE(lag_while_busy->load(), 20'000'000) << "the thread was behind";
-  // Caught up, with only a timer 10 s off: no lag, within a loop turn
-  // (the old code kept 55 ms until that timer fired).
+  EXPECT_GE(lag_at_firing, 20'000'000) << "the thread was behind";
+  // Caught up, asleep with only a timer 10 s off: the lag ends once it has
+  // slept a millisecond (it used to stay until that timer fired).
   auto deadline = std::chrono::steady_clock::now() + 2s;
   while (port->timer_lag_ns() != 0 &&
          std::chrono::steady_clock::now() < deadline)
