@@ -276,7 +276,7 @@ public:
     submit(std::move(cmd));
   }
 
-  /// How late the oldest due timer was when the thread last fired timers,
+  /// How late the oldest live timer was when the thread last fired timers,
   /// kept until its next firing: casts stay paused through a long turn
   /// until a firing on time. But a thread asleep for over a millisecond
   /// is not behind (it wakes at once for work): without that, a late last
@@ -468,11 +468,10 @@ private:
   /// is gone (its request ended, or its send failed) is dropped.
   void fire_timers() {
     auto now = steady::now();
-    // How late the oldest due timer is: 0 when none is due.
-    lag_ns_.store(timers_.empty() || timers_.top().due > now
-                      ? 0
-                      : (now - timers_.top().due).count(),
-                  std::memory_order_relaxed);
+    // How late the oldest live timer due is: 0 when none is. The timers
+    // of attempts that have ended (dropped here, lazily) harm no deadline
+    // however late: counting them paused cast intake under plain load.
+    int64_t lag = -1;
     while (!timers_.empty() && timers_.top().due <= now) {
       auto t = timers_.top();
       timers_.pop();
@@ -480,11 +479,14 @@ private:
       if (i == table_.end() || i->second.token != t.token ||
           i->second.attempt != t.attempt)
         continue;
+      if (lag < 0)
+        lag = (now - t.due).count();
       metrics::global()
           .timer_lateness[static_cast<size_t>(i->second.kind)]
           .observe(std::chrono::duration<double>(now - t.due).count());
       tell(i->second.owner, timeout_atom::value, t.attempt);
     }
+    lag_ns_.store(lag < 0 ? 0 : lag, std::memory_order_relaxed);
   }
 
   void process(std::vector<command>& work) {

@@ -44,9 +44,9 @@ struct send_script {
   std::mutex mtx;
   std::vector<int> errors; ///< errno for call N (0: pass through)
   std::atomic<int> calls{0};
-  /// Runs on the UDP thread before call N goes out: it stands for a
-  /// thread that is busy elsewhere.
-  std::function<void(int call)> before_call;
+  /// Runs on the UDP thread before call N (of `n` datagrams) goes out: it
+  /// stands for a thread that is busy elsewhere.
+  std::function<void(int call, mmsghdr* msgs, unsigned n)> before_call;
 };
 
 /// A UDP socket on 127.0.0.1 standing in for a DNS server.
@@ -90,7 +90,7 @@ protected:
     o.sendmmsg_hook = [sc](int fd, mmsghdr* msgs, unsigned n) {
       int call = sc->calls.fetch_add(1);
       int err = 0;
-      std::function<void(int)> before;
+      std::function<void(int, mmsghdr*, unsigned)> before;
       {
         std::lock_guard<std::mutex> guard{sc->mtx};
         if (static_cast<size_t>(call) < sc->errors.size())
@@ -98,7 +98,7 @@ protected:
         before = sc->before_call;
       }
       if (before)
-        before(call);
+        before(call, msgs, n);
       if (err != 0) {
         errno = err;
         return -1;
@@ -299,7 +299,7 @@ TEST_F(UdpIo, TimerLagShowsAfterALateFiringAndClearsOnceItCatchesUp) {
     // The send holds the UDP thread 60 ms. The attempt's 5 ms timer
     // started before it, so it fires at least 55 ms late, however busy the
     // machine.
-    script->before_call = [](int call) {
+    script->before_call = [](int call, mmsghdr*, unsigned) {
       if (call == 0)
         std::this_thread::sleep_for(60ms);
     };
@@ -330,4 +330,59 @@ TEST_F(UdpIo, TimerLagShowsAfterALateFiringAndClearsOnceItCatchesUp) {
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::yield();
   EXPECT_EQ(port->timer_lag_ns(), 0);
+}
+
+TEST_F(UdpIo, TimersOfEndedAttemptsAddNoLag) {
+  // Attempt A (30 ms timer) ends at once: its timer stays in the heap
+  // until due, and is dropped then. The send of attempt P (60 ms timer,
+  // to another server) holds the UDP thread 150 ms, so both are overdue
+  // when it fires them. The lag is P's: A's ended attempt has no deadline
+  // to keep (counting it paused cast intake under plain load).
+  server_socket a_server, p_server;
+  auto port = as_query_port(engine);
+  {
+    std::lock_guard<std::mutex> guard{script->mtx};
+    auto p_port = htons(p_server.port);
+    script->before_call = [p_port](int, mmsghdr* msgs, unsigned n) {
+      for (unsigned i = 0; i < n; ++i) {
+        auto* to = static_cast<sockaddr_in*>(msgs[i].msg_hdr.msg_name);
+        if (to != nullptr && to->sin_port == p_port) {
+          std::this_thread::sleep_for(150ms);
+          return;
+        }
+      }
+    };
+  }
+  caf::actor me = self;
+  auto probe = sys.spawn(
+      [=](caf::event_based_actor* a,
+          std::shared_ptr<query_port> ports) -> caf::behavior {
+        return {[=](timeout_atom, uint32_t) {
+          a->send(me, ports->timer_lag_ns(),
+                  std::chrono::steady_clock::now().time_since_epoch().count());
+          a->quit();
+        }};
+      },
+      port);
+  // In this order through the one inbox: A, its end, then P.
+  port->query(caf::actor_cast<caf::strong_actor_ptr>(self),
+              make_query(1, a_server.port, 30ms, 1));
+  port->release(1);
+  auto p_submitted = std::chrono::steady_clock::now().time_since_epoch().count();
+  port->query(caf::actor_cast<caf::strong_actor_ptr>(probe),
+              make_query(1, p_server.port, 60ms, 2));
+  int64_t lag = -1, read_at = 0;
+  self->receive(
+      [&](int64_t l, int64_t at) {
+        lag = l;
+        read_at = at;
+      },
+      caf::after(std::chrono::seconds(5)) >> [] {});
+  ASSERT_GE(lag, 0) << "P timed out";
+  // P's lateness: at most (read time - P's submission - 60 ms). A's is
+  // about 30 ms more.
+  EXPECT_LE(lag, read_at - p_submitted - 60'000'000);
+  EXPECT_GE(lag, 50'000'000) << "P itself fired late";
+  EXPECT_GT(a_server.receive(), 12);
+  EXPECT_GT(p_server.receive(), 12);
 }
