@@ -102,7 +102,7 @@ struct pending {
 };
 
 using steady = std::chrono::steady_clock;
-// timer_lag_ns() stores steady_clock ticks as nanoseconds.
+// The lag and asleep_since_ns_ keep steady_clock ticks as nanoseconds.
 static_assert(std::is_same_v<steady::duration, std::chrono::nanoseconds>);
 
 /// An attempt's timeout, due at `due` unless the request ended first.
