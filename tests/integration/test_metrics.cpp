@@ -65,7 +65,9 @@ TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
   auto before = scrape();
   EXPECT_EQ(value(before, "minidns_requests_in_flight"), 0);
   EXPECT_EQ(value(before, "minidns_requests_in_flight_limit"), 100000);
-  EXPECT_EQ(value(before, "minidns_zmq_connections"), 1); // the fixture's pm
+  // (Connections are checked after traffic: the DEALER connects in the
+  // background, and minidns may not have seen it yet.)
+  EXPECT_GE(value(before, "minidns_zmq_connections"), 0);
 
   // Two polls to a silent zone stay in flight for 5 s: seen mid-run.
   pm->send(poll_cast("silent.test.", 1, r.destination(), 5.0, 0, 0,
@@ -150,6 +152,7 @@ TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
                              ",le=\"+Inf\"}"),
             5);
   EXPECT_EQ(value(after, "minidns_replies_sent_total"), 5 + 2);
+  EXPECT_EQ(value(after, "minidns_zmq_connections"), 1); // the fixture's pm
 
   // promtool, from Debian's prometheus package, checks the format.
   auto path = ::testing::TempDir() + "minidns-metrics-" +
