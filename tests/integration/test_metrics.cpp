@@ -69,10 +69,12 @@ TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
   // background, and minidns may not have seen it yet.)
   EXPECT_GE(value(before, "minidns_zmq_connections"), 0);
 
-  // Two polls to a silent zone stay in flight for 5 s: seen mid-run.
-  pm->send(poll_cast("silent.test.", 1, r.destination(), 5.0, 0, 0,
+  // Two polls to a silent zone stay in flight to the end of the test (the
+  // drain ends them): seen mid-run and at the end, however slow the
+  // machine. (With 5 s they once ended first under ASan at ctest -j4.)
+  pm->send(poll_cast("silent.test.", 1, r.destination(), 60.0, 0, 0,
                      mp_str("slow-1")));
-  pm->send(poll_cast("silent.test.", 1, r.destination(), 5.0, 0, 0,
+  pm->send(poll_cast("silent.test.", 1, r.destination(), 60.0, 0, 0,
                      mp_str("slow-2")));
   ASSERT_TRUE(r.wait_for_count("silent.test.", 2, reply_wait));
   auto during = scrape();
