@@ -5,7 +5,9 @@
 #include "fixture.hpp"
 
 #include <cstdio>
+#include <fstream>
 #include <httplib.h>
+#include <thread>
 
 namespace {
 
@@ -107,7 +109,19 @@ TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
   // Both notifies have ended once a later poll is answered.
   EXPECT_TRUE(barrier(r).empty());
 
-  auto after = scrape();
+  // The ZeroMQ thread counts a reply just after it hands it over, and
+  // publishes in-flight at the end of its turn: the barrier's reply can
+  // arrive a moment before both (seen under ASan). Scrape until they
+  // settle, for at most reply_wait; the checks below tell if they never do.
+  std::string after;
+  for (auto give_up = std::chrono::steady_clock::now() + reply_wait;;) {
+    after = scrape();
+    if ((value(after, "minidns_replies_sent_total") == 5 + 2 &&
+         value(after, "minidns_requests_in_flight") == 2) ||
+        std::chrono::steady_clock::now() > give_up)
+      break;
+    std::this_thread::sleep_for(5ms);
+  }
   const std::string poll = "method=\"poll_for_serial_number\"";
   const std::string notify = "method=\"notify_zone_changed\"";
   EXPECT_EQ(value(after, "minidns_casts_total{" + poll + "}"), 2 + 4 + 1);
