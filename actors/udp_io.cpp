@@ -479,11 +479,12 @@ private:
       if (i == table_.end() || i->second.token != t.token ||
           i->second.attempt != t.attempt)
         continue;
+      auto late = now - t.due;
       if (lag < 0)
-        lag = (now - t.due).count();
+        lag = late.count();
       metrics::global()
           .timer_lateness[static_cast<size_t>(i->second.kind)]
-          .observe(std::chrono::duration<double>(now - t.due).count());
+          .observe(std::chrono::duration<double>(late).count());
       tell(i->second.owner, timeout_atom::value, t.attempt);
     }
     lag_ns_.store(lag < 0 ? 0 : lag, std::memory_order_relaxed);
