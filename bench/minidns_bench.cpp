@@ -36,6 +36,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <httplib.h>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -919,36 +920,10 @@ void add_percentiles(result_line& res, const std::string& prefix,
 
 /// GET http://127.0.0.1:PORT/PATH; the body, or empty on any failure.
 std::string http_get(int port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return {};
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
-    auto req = "GET " + path +
-               " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) ==
-        static_cast<ssize_t>(req.size())) {
-      char buf[65536];
-      for (;;) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 5000) != 1)
-          break;
-        auto n = ::recv(fd, buf, sizeof(buf), 0);
-        if (n <= 0)
-          break;
-        out.append(buf, static_cast<size_t>(n));
-      }
-    }
-  }
-  ::close(fd);
-  auto body = out.find("\r\n\r\n");
-  return out.compare(0, 12, "HTTP/1.1 200") == 0 && body != std::string::npos
-             ? out.substr(body + 4)
-             : std::string{};
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_read_timeout(5, 0);
+  auto res = cli.Get(path);
+  return res && res->status == 200 ? res->body : std::string{};
 }
 
 /// One Prometheus histogram series read back from the text: its count,
