@@ -24,17 +24,15 @@ using request_actor = caf::typed_actor<
     // End now with ERROR "shutdown" (the drain timeout expired).
     caf::reacts_to<shutdown_atom>>;
 
-/// The UDP I/O actor: owns every DNS socket, matches replies to attempts.
+/// The UDP I/O actor: owns the UDP thread, which holds every DNS socket
+/// and every request's timers (requests reach it through query_port).
 using udp_io_actor = caf::typed_actor<
-    // Send one attempt; its replies go to the sender as answer_atom.
-    caf::reacts_to<query_atom, dns_query>,
-    // The request with this token ended: forget all its attempts.
-    caf::reacts_to<release_atom, uint64_t>>;
+    // The service is done: stop the UDP thread and end.
+    caf::reacts_to<stop_atom>>;
 
-/// The ZeroMQ bridge actor: owns the ZeroMQ link's thread (which turns
-/// casts into request actors and their ends into replies) and its
-/// shutdown.
-using bridge_actor = caf::typed_actor<
+/// The ZeroMQ bridge actor: owns the ZeroMQ thread (which turns casts into
+/// request actors and their ends into replies) and leads its drain.
+using zmq_bridge_actor = caf::typed_actor<
     // SIGTERM or SIGINT: refuse new casts, drain the ones in flight.
     caf::reacts_to<drain_atom>,
     // The drain timeout expired: end every request still running.

@@ -1,18 +1,33 @@
 #pragma once
 /// What a request actor talks to on its hot path, as plain thread-safe
-/// interfaces rather than actor mailboxes: the UDP engine takes its queries
-/// and the ZeroMQ link takes its end. Each call is a lock and a queue push
-/// on the other thread, not a mailbox message: measured, the message hops
-/// were most of the CPU a poll cost (bench/RESULTS.md). Tests implement
-/// them with recording doubles.
+/// interfaces rather than actor mailboxes: the UDP thread takes its queries
+/// and keeps its timers, and the ZeroMQ thread takes its end. Each call is a
+/// lock and a queue push on the other thread, not a mailbox message: measured,
+/// the message hops were most of the CPU a poll cost (bench/RESULTS.md). Tests
+/// implement them with recording doubles.
 
-#include "messages/dns.hpp"
+#include "net/dns_message.hpp"
+#include "net/endpoint.hpp"
 
 #include <caf/fwd.hpp>
 #include <cstdint>
 #include <string>
 
 namespace minidns {
+
+/// One attempt of a request: what the UDP thread needs to send it and to
+/// recognise its reply.
+struct dns_query {
+  uint64_t token = 0;   ///< the request, for release()
+  uint32_t attempt = 0; ///< 1-based; echoed with the answer
+  net::query_kind kind = net::query_kind::soa;
+  net::endpoint destination;
+  std::string qname_wire; ///< the zone, uncompressed wire format
+  /// When no reply settled the attempt this long after it left, the UDP
+  /// thread sends timeout_atom with the attempt to the querying actor
+  /// (unless the request was released). 0: no timer.
+  int64_t timeout_ns = 0;
+};
 
 /// The UDP side as a request sees it. Thread-safe; never blocks.
 class query_port {
@@ -21,7 +36,12 @@ public:
   /// Sends one attempt. Replies to it (answer_atom) and its failure
   /// (send_error_atom) go to `owner`, a request_actor.
   virtual void query(caf::strong_actor_ptr owner, dns_query q) = 0;
-  /// Forgets every attempt of request `token`: later replies are dropped.
+  /// After `delay_ns`, sends `owner` retry_atom with `attempt` (the pause
+  /// before the next attempt), unless request `token` was released.
+  virtual void pause(caf::strong_actor_ptr owner, uint64_t token,
+                     uint32_t attempt, int64_t delay_ns) = 0;
+  /// Forgets every attempt and timer of request `token`: later replies are
+  /// dropped.
   virtual void release(uint64_t token) = 0;
   /// How late the UDP side is with attempt timers that are due, in
   /// nanoseconds (0 when it keeps up). Whoever starts requests holds new

@@ -87,8 +87,8 @@ void send_attempt(self_ptr self) {
   q.kind = is_poll(st) ? net::query_kind::soa : net::query_kind::notify;
   q.destination = st.cast.destination;
   q.qname_wire = st.cast.zone_wire;
-  // The UDP thread keeps the attempt's timer with the attempt: cheaper
-  // than CAF's clock, and gone with the request.
+  // The UDP thread keeps the attempt's timer (from when the query leaves):
+  // cheaper than CAF's clock, and gone with the request.
   q.timeout_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                      st.cast.timeout)
                      .count();
@@ -154,9 +154,12 @@ void attempt_failed(self_ptr self) {
   }
   if (st.cast.retry_interval.count() == 0)
     send_attempt(self);
-  else
-    self->delayed_send(self, st.cast.retry_interval, retry_atom::value,
-                       st.attempt);
+  else // the UDP thread keeps the pause with the attempt timers
+    st.udp->pause(caf::actor_cast<caf::strong_actor_ptr>(self), st.token,
+                  st.attempt,
+                  std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      st.cast.retry_interval)
+                      .count());
 }
 
 void on_notify_answer(self_ptr self, uint32_t attempt,

@@ -21,7 +21,7 @@ service start_service(caf::actor_system& sys, const settings& s) {
   uo.source_v4 = s.source_v4;
   uo.source_v6 = s.source_v6;
   uo.ipv6 = s.ipv6;
-  zmq_link_options zo;
+  zmq_bridge_options zo;
   zo.endpoint = s.endpoint;
   zo.max_in_flight = s.max_in_flight;
   zo.hwm = s.zmq_hwm;
@@ -58,12 +58,12 @@ service start_service(caf::actor_system& sys, const settings& s) {
     spdlog::info("destinations limited to {}", list);
   }
   // Bind ZeroMQ first: a taken endpoint is the likeliest start-up failure.
-  auto link = bind_zmq_link(zo);
-  auto engine = start_udp_engine(uo);
+  auto zmq_loop = bind_zmq_bridge_loop(zo);
+  auto udp_loop = start_udp_io_loop(uo);
   service svc;
-  svc.engine = engine;
-  svc.link = link;
-  svc.endpoint = bound_endpoint(*link);
+  svc.udp_loop = udp_loop;
+  svc.zmq_loop = zmq_loop;
+  svc.endpoint = bound_endpoint(*zmq_loop);
   auto done = std::make_shared<std::promise<void>>();
   svc.stopped = done->get_future();
   if (!s.metrics_endpoint.empty()) {
@@ -72,9 +72,9 @@ service start_service(caf::actor_system& sys, const settings& s) {
     if (!where)
       throw std::runtime_error("minidns.metrics-endpoint: " + why);
     svc.metrics = std::make_shared<metrics::http_server>(
-        where->host, where->port, [engine, link] {
-          return metrics::render(metrics::global(), stats(*engine),
-                                 stats(*link));
+        where->host, where->port, [udp_loop, zmq_loop] {
+          return metrics::render(metrics::global(), stats(*udp_loop),
+                                 stats(*zmq_loop));
         });
     auto host = s.metrics_endpoint.substr(0, s.metrics_endpoint.rfind(':'));
     svc.metrics_url = "http://" + host + ":" +
@@ -85,17 +85,17 @@ service start_service(caf::actor_system& sys, const settings& s) {
       spdlog::warn("metrics on {}, reachable from other hosts",
                    svc.metrics_url);
   }
-  auto port = as_query_port(engine);
-  svc.udp = sys.spawn(udp_io, std::move(engine));
-  svc.bridge = sys.spawn(zmq_bridge, std::move(link), std::move(port),
+  auto port = as_query_port(udp_loop);
+  svc.udp = sys.spawn(udp_io, std::move(udp_loop));
+  svc.bridge = sys.spawn(zmq_bridge, std::move(zmq_loop), std::move(port),
                          s.drain_timeout,
                          [done] { done->set_value(); });
   return svc;
 }
 
 std::string summary(const service& svc) {
-  auto z = stats(*svc.link);
-  auto u = stats(*svc.engine);
+  auto z = stats(*svc.zmq_loop);
+  auto u = stats(*svc.udp_loop);
   return fmt::format("casts {} invalid {} replies {} undeliverable {} "
                      "held-delivered {} refused {} intake-pauses {}; "
                      "queries sent {} send-errors {} send-waits {}; datagrams "

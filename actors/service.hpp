@@ -14,8 +14,8 @@ class actor_system;
 
 namespace minidns {
 
-class udp_engine;
-class zmq_link;
+class udp_io_loop;
+class zmq_bridge_loop;
 
 namespace metrics {
 class http_server;
@@ -23,10 +23,10 @@ class http_server;
 
 /// The running service.
 struct service {
-  std::shared_ptr<udp_engine> engine; ///< for its counters
-  std::shared_ptr<zmq_link> link;     ///< for its counters
+  std::shared_ptr<udp_io_loop> udp_loop; ///< for its counters
+  std::shared_ptr<zmq_bridge_loop> zmq_loop; ///< for its counters
   udp_io_actor udp;
-  bridge_actor bridge;
+  zmq_bridge_actor bridge;
   std::string endpoint;      ///< the ZeroMQ endpoint actually bound
   std::future<void> stopped; ///< ready once drained and flushed
   /// The /metrics endpoint, when minidns.metrics-endpoint is set.

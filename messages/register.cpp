@@ -7,8 +7,6 @@
 namespace minidns {
 
 void register_message_types(caf::actor_system_config& cfg) {
-  cfg.add_message_type<dns_query>("minidns::dns_query");
-  cfg.add_message_type<net::endpoint>("minidns::net::endpoint");
   cfg.add_message_type<net::reply_info>("minidns::net::reply_info");
 }
 

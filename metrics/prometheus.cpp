@@ -95,7 +95,7 @@ uint64_t get(const std::atomic<uint64_t>& a) {
 } // namespace
 
 std::string render(const registry& r, const udp_io_stats& udp,
-                   const zmq_link_stats& zmq) {
+                   const zmq_bridge_stats& zmq) {
   page p;
   p.family("minidns_casts_total", "counter",
            "Valid casts accepted from pool managers, by method.");

@@ -11,6 +11,6 @@ namespace minidns::metrics {
 
 /// The whole /metrics page.
 std::string render(const registry& r, const udp_io_stats& udp,
-                   const zmq_link_stats& zmq);
+                   const zmq_bridge_stats& zmq);
 
 } // namespace minidns::metrics

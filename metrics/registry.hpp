@@ -1,6 +1,6 @@
 #pragma once
 /// The counters and histograms minidns exports to Prometheus that do not
-/// belong to one thread's own stats (udp_io_stats, zmq_link_stats): casts
+/// belong to one thread's own stats (udp_io_stats, zmq_bridge_stats): casts
 /// by method, requests by outcome, queries by kind, replies by RCODE,
 /// timeouts, invalid casts by field, request and round-trip durations.
 /// Lock-free: request actors on any scheduler thread update them. No CAF,

@@ -21,7 +21,7 @@ struct udp_io_stats {
 };
 
 /// Counters of the ZeroMQ thread, readable from any thread.
-struct zmq_link_stats {
+struct zmq_bridge_stats {
   uint64_t casts = 0;          ///< valid casts accepted
   uint64_t invalid = 0;        ///< frames answered with an error
   uint64_t replies = 0;        ///< replies handed to ZeroMQ

@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
       caf::anon_send(svc.bridge, minidns::drain_atom::value);
     }
   }
-  caf::anon_send_exit(svc.udp, caf::exit_reason::user_shutdown);
+  caf::anon_send(svc.udp, minidns::stop_atom::value);
   spdlog::info("minidns stopped: {}", minidns::summary(svc));
   return 0;
 }

@@ -24,6 +24,12 @@ struct udp_log {
   std::vector<dns_query> queries;
   std::vector<caf::strong_actor_ptr> senders;
   std::vector<uint64_t> releases;
+  struct pause_call {
+    uint64_t token;
+    uint32_t attempt;
+    int64_t delay_ns;
+  };
+  std::vector<pause_call> pauses; ///< retry pauses asked of the UDP side
 };
 
 /// The UDP engine's place: records queries and releases. Calls come from
@@ -39,6 +45,14 @@ public:
                              timeout_atom::value, q.attempt);
     log_->queries.push_back(std::move(q));
     log_->senders.push_back(std::move(owner));
+  }
+  void pause(caf::strong_actor_ptr owner, uint64_t token, uint32_t attempt,
+             int64_t delay_ns) override {
+    // The engine's pause, on CAF's (simulated) clock.
+    log_->pauses.push_back({token, attempt, delay_ns});
+    caf::delayed_anon_send(caf::actor_cast<request_actor>(owner),
+                           std::chrono::nanoseconds(delay_ns),
+                           retry_atom::value, attempt);
   }
   void release(uint64_t token) override { log_->releases.push_back(token); }
 
@@ -275,6 +289,19 @@ TEST_F(RequestTest, SilentDestinationGetsOnePlusMaxRetriesAttempts) {
   advance(10s);
   EXPECT_EQ(attempts(), 3u);
   EXPECT_EQ(sink_seen->done.size(), 1u);
+}
+
+TEST_F(RequestTest, TheRetryPauseIsAskedOfTheUdpSideWithItsTimeout) {
+  // One timer home: the request hands both its attempt timeout and the
+  // pause before a retry to the UDP side, and sets no timer of its own.
+  start_poll(100, 1.0, 0.5, 2);
+  EXPECT_EQ(udp_seen->queries.at(0).timeout_ns, 1'000'000'000);
+  EXPECT_TRUE(udp_seen->pauses.empty());
+  advance(1s); // attempt 1 times out
+  ASSERT_EQ(udp_seen->pauses.size(), 1u);
+  EXPECT_EQ(udp_seen->pauses[0].token, 7u);
+  EXPECT_EQ(udp_seen->pauses[0].attempt, 1u);
+  EXPECT_EQ(udp_seen->pauses[0].delay_ns, 500'000'000);
 }
 
 TEST_F(RequestTest, MaxRetriesZeroMeansSendOnce) {

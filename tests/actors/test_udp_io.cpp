@@ -105,7 +105,8 @@ protected:
       }
       return ::sendmmsg(fd, msgs, n, 0);
     };
-    engine = start_udp_engine(o);
+    engine = start_udp_io_loop(o);
+    port = as_query_port(engine);
     udp = sys.spawn(udp_io, engine);
   }
 
@@ -120,10 +121,9 @@ protected:
 
   /// Sends attempt `attempt` of a SOA query for example.com to `port`,
   /// for request `token`, with a timer of `timeout` (0: none).
-  void query(uint32_t attempt, uint16_t port,
+  void query(uint32_t attempt, uint16_t dest_port,
              std::chrono::milliseconds timeout = {}, uint64_t token = 1) {
-    self->send(udp, query_atom::value,
-               make_query(attempt, port, timeout, token));
+    port->query(owner(), make_query(attempt, dest_port, timeout, token));
   }
 
   static dns_query make_query(uint32_t attempt, uint16_t port,
@@ -158,8 +158,27 @@ protected:
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   std::shared_ptr<send_script> script = std::make_shared<send_script>();
-  std::shared_ptr<udp_engine> engine;
+  std::shared_ptr<udp_io_loop> engine;
+  std::shared_ptr<query_port> port;
   udp_io_actor udp;
+
+  /// The test's own actor, as the owner of attempts and timers.
+  caf::strong_actor_ptr owner() {
+    caf::actor a = self;
+    return caf::actor_cast<caf::strong_actor_ptr>(a);
+  }
+
+  /// Spawns an actor in a request's place that, on a timeout, sleeps
+  /// `hold` on the thread that runs it (the UDP thread): the UDP thread is
+  /// behind by that much afterwards.
+  caf::actor blocker(std::chrono::milliseconds hold) {
+    return sys.spawn([hold](caf::event_based_actor* a) -> caf::behavior {
+      return {[=](timeout_atom, uint32_t) {
+        std::this_thread::sleep_for(hold);
+        a->quit();
+      }};
+    });
+  }
 };
 
 } // namespace
@@ -236,8 +255,8 @@ TEST_F(UdpIo, TimerTellsTheOwnerWhenTheAttemptIsDue) {
 TEST_F(UdpIo, TimerOfAReleasedRequestDoesNotFire) {
   server_socket server;
   query(1, server.port, 20ms, 1);
-  // The request ended first (through the same mailbox, so in order).
-  self->send(udp, release_atom::value, uint64_t{1});
+  // The request ended first (through the same queue, so in order).
+  port->release(1);
   query(2, server.port, 60ms, 2);
   // The first timeout to arrive is request 2's: request 1's was dropped.
   uint32_t fired = 0;
@@ -292,18 +311,7 @@ TEST_F(UdpIo, TimerLagShowsAfterALateFiringAndClearsOnceItCatchesUp) {
   // A lag kept from the last firing would stay high while the thread
   // sleeps with nothing due, and stop cast intake for good.
   server_socket server;
-  auto port = as_query_port(engine);
   EXPECT_EQ(port->timer_lag_ns(), 0); // no timers at all
-  {
-    std::lock_guard<std::mutex> guard{script->mtx};
-    // The send holds the UDP thread 60 ms. The attempt's 5 ms timer
-    // started before it, so it fires at least 55 ms late, however busy the
-    // machine.
-    script->before_call = [](int call, mmsghdr*, unsigned) {
-      if (call == 0)
-        std::this_thread::sleep_for(60ms);
-    };
-  }
   // A request in the attempt's place reads the lag when its timeout comes,
   // on the UDP thread, right after the firing.
   caf::actor me = self;
@@ -316,8 +324,13 @@ TEST_F(UdpIo, TimerLagShowsAfterALateFiringAndClearsOnceItCatchesUp) {
         }};
       },
       port);
+  // The blocker's 1 ms timer fires first, and its actor holds the UDP
+  // thread 60 ms: the probe's 5 ms timer fires at least 55 ms late,
+  // however busy the machine.
+  port->query(caf::actor_cast<caf::strong_actor_ptr>(blocker(60ms)),
+              make_query(1, server.port, 1ms, 1));
   port->query(caf::actor_cast<caf::strong_actor_ptr>(probe),
-              make_query(1, server.port, 5ms, 1));
+              make_query(1, server.port, 5ms, 2));
   int64_t lag_at_firing = -1;
   self->receive([&](int64_t lag) { lag_at_firing = lag; },
                 caf::after(std::chrono::seconds(5)) >> [] {});
@@ -333,26 +346,12 @@ TEST_F(UdpIo, TimerLagShowsAfterALateFiringAndClearsOnceItCatchesUp) {
 }
 
 TEST_F(UdpIo, TimersOfEndedAttemptsAddNoLag) {
-  // Attempt A (30 ms timer) ends at once: its timer stays in the heap
-  // until due, and is dropped then. The send of attempt P (60 ms timer,
-  // to another server) holds the UDP thread 150 ms, so both are overdue
-  // when it fires them. The lag is P's: A's ended attempt has no deadline
-  // to keep (counting it paused cast intake under plain load).
+  // The blocker's 10 ms timer fires first and holds the UDP thread 150 ms.
+  // Attempt A (30 ms timer) has ended by then: its timer stays in the heap
+  // until due, and is dropped then. Attempt P (60 ms timer) is overdue
+  // too. The lag is P's: A's ended attempt has no deadline to keep
+  // (counting it paused cast intake under plain load).
   server_socket a_server, p_server;
-  auto port = as_query_port(engine);
-  {
-    std::lock_guard<std::mutex> guard{script->mtx};
-    auto p_port = htons(p_server.port);
-    script->before_call = [p_port](int, mmsghdr* msgs, unsigned n) {
-      for (unsigned i = 0; i < n; ++i) {
-        auto* to = static_cast<sockaddr_in*>(msgs[i].msg_hdr.msg_name);
-        if (to != nullptr && to->sin_port == p_port) {
-          std::this_thread::sleep_for(150ms);
-          return;
-        }
-      }
-    };
-  }
   caf::actor me = self;
   auto probe = sys.spawn(
       [=](caf::event_based_actor* a,
@@ -364,11 +363,13 @@ TEST_F(UdpIo, TimersOfEndedAttemptsAddNoLag) {
         }};
       },
       port);
+  port->query(caf::actor_cast<caf::strong_actor_ptr>(blocker(150ms)),
+              make_query(1, a_server.port, 10ms, 3));
   // In this order through the one inbox: A, its end, then P.
-  port->query(caf::actor_cast<caf::strong_actor_ptr>(self),
-              make_query(1, a_server.port, 30ms, 1));
+  port->query(owner(), make_query(1, a_server.port, 30ms, 1));
   port->release(1);
-  auto p_submitted = std::chrono::steady_clock::now().time_since_epoch().count();
+  auto p_submitted =
+      std::chrono::steady_clock::now().time_since_epoch().count();
   port->query(caf::actor_cast<caf::strong_actor_ptr>(probe),
               make_query(1, p_server.port, 60ms, 2));
   int64_t lag = -1, read_at = 0;
@@ -385,4 +386,46 @@ TEST_F(UdpIo, TimersOfEndedAttemptsAddNoLag) {
   EXPECT_GE(lag, 50'000'000) << "P itself fired late";
   EXPECT_GT(a_server.receive(), 12);
   EXPECT_GT(p_server.receive(), 12);
+}
+
+TEST_F(UdpIo, AnAttemptsTimerStartsWhenItsQueryLeaves) {
+  // The send holds the UDP thread 80 ms: the 20 ms timer runs from the
+  // moment the query left, not from when it was handed over.
+  server_socket server;
+  {
+    std::lock_guard<std::mutex> guard{script->mtx};
+    script->before_call = [](int call, mmsghdr*, unsigned) {
+      if (call == 0)
+        std::this_thread::sleep_for(80ms);
+    };
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  query(1, server.port, 20ms);
+  uint32_t fired = 0;
+  self->receive([&](timeout_atom, uint32_t attempt) { fired = attempt; },
+                caf::after(std::chrono::seconds(5)) >> [] {});
+  EXPECT_EQ(fired, 1u);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 100ms);
+}
+
+TEST_F(UdpIo, APauseTellsTheOwnerToRetryAfterItsDelay) {
+  auto t0 = std::chrono::steady_clock::now();
+  port->pause(owner(), 5, 2, std::chrono::nanoseconds(30ms).count());
+  uint32_t retry = 0;
+  self->receive([&](retry_atom, uint32_t attempt) { retry = attempt; },
+                caf::after(std::chrono::seconds(5)) >> [] {});
+  EXPECT_EQ(retry, 2u);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 30ms);
+}
+
+TEST_F(UdpIo, APauseOfAReleasedRequestDoesNotFire) {
+  server_socket server;
+  port->pause(owner(), 1, 1, std::chrono::nanoseconds(20ms).count());
+  port->release(1);
+  port->pause(owner(), 2, 7, std::chrono::nanoseconds(60ms).count());
+  // The first retry to arrive is request 2's: request 1's was cancelled.
+  uint32_t retry = 0;
+  self->receive([&](retry_atom, uint32_t attempt) { retry = attempt; },
+                caf::after(std::chrono::seconds(5)) >> [] {});
+  EXPECT_EQ(retry, 7u);
 }

@@ -28,6 +28,7 @@ public:
     lag_at_query.push_back(lag);
     cv.notify_all();
   }
+  void pause(caf::strong_actor_ptr, uint64_t, uint32_t, int64_t) override {}
   void release(uint64_t) override {}
   int64_t timer_lag_ns() const override {
     std::lock_guard<std::mutex> guard{mtx};
@@ -60,9 +61,9 @@ struct link_config : caf::actor_system_config {
 TEST(ZmqLink, CastsWaitWhileAttemptTimersRunLate) {
   link_config cfg;
   caf::actor_system sys{cfg};
-  zmq_link_options opts;
+  zmq_bridge_options opts;
   opts.endpoint = "tcp://127.0.0.1:*";
-  auto link = bind_zmq_link(opts);
+  auto link = bind_zmq_bridge_loop(opts);
   auto udp = std::make_shared<lagging_udp>();
   udp->lag = 50'000'000; // 50 ms behind
   std::promise<void> stopped;
@@ -71,7 +72,7 @@ TEST(ZmqLink, CastsWaitWhileAttemptTimersRunLate) {
   // However the test ends, the bridge stops before the actor system waits
   // for it.
   struct stop_bridge {
-    bridge_actor bridge;
+    zmq_bridge_actor bridge;
     ~stop_bridge() {
       caf::anon_send(bridge, drain_atom::value);
       caf::anon_send(bridge, force_atom::value);

@@ -77,7 +77,7 @@ TEST(Metrics, StatsOfTheThreadsAppear) {
   u.unmatched = 7;
   u.mismatched = 3;
   u.icmp = 2;
-  zmq_link_stats z;
+  zmq_bridge_stats z;
   z.in_flight = 11;
   z.max_in_flight = 100;
   z.refused = 4;

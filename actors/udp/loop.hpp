@@ -1,0 +1,56 @@
+#pragma once
+/// The UDP thread: the one place that owns DNS sockets. It multiplexes a
+/// pool of IPv4 and IPv6 sockets with epoll and recvmmsg/sendmmsg, so that
+/// blocking never touches CAF's scheduler. Requests reach it through
+/// query_port (actors/ports.hpp); the logic it runs on is in pure units
+/// beside it: attempt_table.hpp (IDs and matching), timer_service.hpp
+/// (every per-request timer).
+
+#include "actors/ports.hpp"
+#include "metrics/stats.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+struct mmsghdr;
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace minidns {
+
+/// Socket settings of the UDP thread.
+struct udp_io_options {
+  size_t sockets_per_family = 4;     ///< random source ports spread the IDs
+  int socket_buffer = 4 << 20;       ///< SO_RCVBUF and SO_SNDBUF, bytes
+  std::string source_v4 = "0.0.0.0"; ///< local address for IPv4 queries
+  std::string source_v6 = "::";      ///< local address for IPv6 queries
+  bool ipv6 = true;                  ///< open IPv6 sockets
+  /// When set, the UDP thread runs the request actors that its answers,
+  /// timers and send failures wake, instead of CAF's workers (one thread
+  /// hop less per reply). Null: they go through CAF's scheduler.
+  caf::actor_system* system = nullptr;
+  /// Stands in for sendmmsg(2) when set: tests make sends fail with it.
+  std::function<int(int fd, mmsghdr* msgs, unsigned n)> sendmmsg_hook;
+};
+
+class udp_io_loop;
+
+/// Opens the sockets and starts the UDP thread. Throws std::runtime_error
+/// with a message naming the setting when a socket cannot be opened.
+std::shared_ptr<udp_io_loop> start_udp_io_loop(const udp_io_options& opts);
+
+/// Stops the UDP thread (idempotent); the sockets close with the loop.
+void stop(udp_io_loop& loop);
+
+/// Reads the loop's counters.
+udp_io_stats stats(const udp_io_loop& loop);
+
+/// The loop as request actors use it: queries, pauses and releases go
+/// straight to the UDP thread's queue.
+std::shared_ptr<query_port> as_query_port(std::shared_ptr<udp_io_loop> loop);
+
+} // namespace minidns

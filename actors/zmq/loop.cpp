@@ -1,0 +1,618 @@
+#include "actors/zmq/loop.hpp"
+
+#include "actors/request.hpp"
+#include "actors/zmq/auth.hpp"
+#include "actors/zmq/drain.hpp"
+#include "actors/zmq/reply_router.hpp"
+#include "messages/cast.hpp"
+#include "metrics/registry.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <caf/all.hpp>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
+#include <sys/eventfd.h>
+#include <thread>
+#include <unistd.h>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+#include <zmq.hpp>
+
+namespace minidns {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+/// Whether attempt timers are so late (`lag_ns`) that casts must wait in
+/// ZeroMQ: the deadlines of accepted requests come before new work.
+bool too_late(int64_t lag_ns) {
+  return lag_ns > 2'000'000;
+}
+
+/// Most casts read per wake-up before the thread looks at its outbox again.
+constexpr int read_burst = 1024;
+
+bool is_power_of_two(uint64_t n) {
+  return n != 0 && (n & (n - 1)) == 0;
+}
+
+/// Where libzmq looks for the ZAP handler (RFC 27).
+constexpr const char* zap_endpoint = "inproc://zeromq.zap.01";
+constexpr const char* monitor_endpoint = "inproc://minidns-router-monitor";
+constexpr int monitored_events =
+    ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+
+/// A request ended: its reply for the ZeroMQ thread, if it has one.
+struct out_item {
+  uint64_t token = 0;
+  std::string frame; ///< empty: nothing to send (a notify)
+};
+
+/// A request the ZeroMQ thread started and waits for.
+struct live_request {
+  caf::actor handle;
+  std::string peer; ///< ZeroMQ routing id of the pool manager
+};
+
+/// Receives one whole multipart message without waiting into `parts`
+/// (cleared first; reused so that reading casts allocates no vector);
+/// empty when none.
+void receive_all(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
+  parts.clear();
+  zmq::message_t part;
+  if (!s.recv(part, zmq::recv_flags::dontwait))
+    return;
+  bool more = part.more();
+  parts.push_back(std::move(part));
+  while (more) {
+    zmq::message_t next;
+    if (!s.recv(next, zmq::recv_flags::dontwait))
+      break; // cannot happen: ZeroMQ delivers messages whole
+    more = next.more();
+    parts.push_back(std::move(next));
+  }
+}
+
+} // namespace
+
+/// The ZeroMQ thread and the ROUTER socket it owns. Each turn of its loop
+/// (run) waits on the socket, the outbox's eventfd, the socket monitor and
+/// the ZAP handler; sends the replies of ended requests; reads casts while
+/// intake is open; and asks the drain whether to stop.
+class zmq_bridge_loop : public status_port,
+                        public std::enable_shared_from_this<zmq_bridge_loop> {
+public:
+  explicit zmq_bridge_loop(const zmq_bridge_options& opts)
+      : opts_(opts), ctx_(1), sock_(ctx_, zmq::socket_type::router),
+        monitor_(ctx_, zmq::socket_type::pair),
+        router_(
+            {opts.reply_hold, opts.reply_hold_max},
+            [this](const std::string& peer, const std::string& frame) {
+              return send_now(peer, frame);
+            },
+            [this](const char* why, uint64_t n) {
+              undeliverable_.store(n, std::memory_order_relaxed);
+              if (is_power_of_two(n))
+                spdlog::warn("dropped a reply: {}; {} dropped so far", why, n);
+            },
+            [](uint64_t held) {
+              spdlog::debug("holding a reply for a pool manager that is "
+                            "not connected ({} held)",
+                            held);
+            }),
+        drain_(opts.linger) {
+    wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_ < 0)
+      throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+    if (opts.curve)
+      enable_curve(*opts.curve, opts.curve_clients);
+    // Handshakes, refusals and reconnections, for the counters and for
+    // replies held for pool managers that come back.
+    if (zmq_socket_monitor(sock_.handle(), monitor_endpoint,
+                           monitored_events) != 0)
+      throw std::runtime_error(std::string("zmq_socket_monitor: ") +
+                               zmq_strerror(zmq_errno()));
+    monitor_.set(zmq::sockopt::linger, 0);
+    monitor_.connect(monitor_endpoint);
+    // A ROUTER silently drops what it cannot route; we want to know.
+    sock_.set(zmq::sockopt::router_mandatory, 1);
+    // A pool manager that reconnects with its routing id takes it over at
+    // once, even before the old connection is noticed as gone.
+    sock_.set(zmq::sockopt::router_handover, 1);
+    sock_.set(zmq::sockopt::linger, static_cast<int>(opts.linger.count()));
+    sock_.set(zmq::sockopt::sndhwm, static_cast<int>(opts.hwm));
+    sock_.set(zmq::sockopt::rcvhwm, static_cast<int>(opts.hwm));
+    // Bigger frames cost the sender its connection (a documented silence);
+    // those up to this size get an error reply.
+    sock_.set(zmq::sockopt::maxmsgsize, int64_t{1} << 20);
+    try {
+      sock_.bind(opts.endpoint);
+    } catch (const zmq::error_t& e) {
+      ::close(wake_);
+      throw std::runtime_error("minidns.endpoint: cannot bind '" +
+                               opts.endpoint + "': " + e.what());
+    }
+    bound_ = sock_.get(zmq::sockopt::last_endpoint);
+  }
+
+  ~zmq_bridge_loop() override {
+    stop_now();
+    ::close(wake_);
+  }
+
+  void start(caf::actor_system& sys, zmq_bridge_actor bridge,
+             std::shared_ptr<query_port> udp) {
+    sys_ = &sys;
+    bridge_ = std::move(bridge);
+    udp_ = std::move(udp);
+    self_ = shared_from_this();
+    thread_ = std::thread([this] {
+      // Named for top -H and profiles (it would inherit its creator's).
+      pthread_setname_np(pthread_self(), "minidns-zmq");
+      run();
+    });
+  }
+
+  /// A request ended: hands its reply, if any, to the thread.
+  void done(uint64_t token, std::string frame) override {
+    bool was_empty;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      was_empty = outbox_.empty();
+      outbox_.push_back({token, std::move(frame)});
+    }
+    if (was_empty)
+      wake();
+  }
+
+  void start_draining() {
+    draining_.store(true);
+    wake();
+  }
+
+  void force() {
+    forcing_.store(true);
+    wake();
+  }
+
+  void stop_now() {
+    abort_.store(true);
+    wake();
+    if (thread_.joinable())
+      thread_.join();
+    // Requests hold the loop as their status port; the loop held itself
+    // for them. Callers hold it too, so this is never the last reference.
+    live_.clear();
+    udp_.reset();
+    self_.reset();
+  }
+
+  const std::string& endpoint() const { return bound_; }
+
+  zmq_bridge_stats read_stats() const {
+    zmq_bridge_stats s;
+    s.casts = casts_.load(std::memory_order_relaxed);
+    s.invalid = invalid_.load(std::memory_order_relaxed);
+    s.replies = replies_.load(std::memory_order_relaxed);
+    s.undeliverable = undeliverable_.load(std::memory_order_relaxed);
+    s.held = held_now_.load(std::memory_order_relaxed);
+    s.in_flight = in_flight_now_.load(std::memory_order_relaxed);
+    s.max_in_flight = opts_.max_in_flight;
+    s.held_delivered = held_delivered_.load(std::memory_order_relaxed);
+    s.refused = refused_.load(std::memory_order_relaxed);
+    s.intake_pauses = intake_pauses_.load(std::memory_order_relaxed);
+    s.connected = static_cast<uint64_t>(
+        std::max<int64_t>(0, connected_.load(std::memory_order_relaxed)));
+    return s;
+  }
+
+private:
+  // -- the loop ------------------------------------------------------------
+
+  void run() {
+    while (!abort_.load()) {
+      // Read before the outbox is taken: every request that ended before
+      // the drain began is out of live_ by the end of this turn.
+      if (draining_.load())
+        drain_.begin();
+      bool timers_late = !drain_.refusing() && intake_paused();
+      bool can_read = drain_.refusing() ||
+                      (in_flight() < opts_.max_in_flight && !timers_late);
+      zmq::pollitem_t items[] = {
+          {sock_.handle(), 0, static_cast<short>(can_read ? ZMQ_POLLIN : 0), 0},
+          {nullptr, wake_, ZMQ_POLLIN, 0},
+          {monitor_.handle(), 0, ZMQ_POLLIN, 0},
+          {zap_ ? zap_->handle() : nullptr, 0,
+           static_cast<short>(zap_ ? ZMQ_POLLIN : 0), 0},
+      };
+      try {
+        zmq::poll(items, zap_ ? 4 : 3, poll_timeout(timers_late));
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR)
+          continue;
+        spdlog::critical("zmq_poll: {}", e.what());
+        break;
+      }
+      auto now = clock::now();
+      if (items[1].revents & ZMQ_POLLIN) {
+        uint64_t v;
+        [[maybe_unused]] auto r = ::read(wake_, &v, sizeof(v));
+      }
+      if (zap_ && (items[3].revents & ZMQ_POLLIN))
+        serve_zap();
+      if (items[2].revents & ZMQ_POLLIN)
+        read_monitor(now);
+      send_replies(now);
+      if (forcing_.load() && drain_.force())
+        end_requests();
+      router_.retry_backlogs(now);
+      router_.tick(now);
+      read_casts(now);
+      publish();
+      if (drain_.refusing() && !drain_logged_) {
+        drain_logged_ = true;
+        spdlog::info("draining: {} request(s) in flight", live_.size());
+      }
+      auto step = drain_.after_turn(now, live_.size(), router_.queued(),
+                                    router_.held());
+      if (step == drain_action::drop_and_stop)
+        drop_leftovers();
+      if (step != drain_action::go_on)
+        break;
+    }
+    sock_.close(); // linger applies: queued replies still go out
+    if (!abort_.load() && bridge_)
+      caf::anon_send(bridge_, stopped_atom::value);
+  }
+
+  /// Requests running plus replies queued: what max-in-flight bounds.
+  uint64_t in_flight() const { return live_.size() + router_.queued(); }
+
+  /// Whether attempt timers run late (the UDP thread is saturated): then
+  /// no new casts are taken until it has caught up; they wait in ZeroMQ.
+  bool intake_paused() {
+    auto lag = udp_->timer_lag_ns();
+    bool late = too_late(lag);
+    if (late && !paused_) {
+      auto n = intake_pauses_.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (is_power_of_two(n))
+        spdlog::warn("attempt timers are {} ms late: new casts wait in "
+                     "ZeroMQ until they catch up (pause {})",
+                     lag / 1'000'000, n);
+    }
+    paused_ = late;
+    return late;
+  }
+
+  /// How long zmq_poll may wait: for ever, unless replies wait for a pool
+  /// manager's pipe, a reconnection or their hold time, the drain's linger
+  /// deadline, or late timers make intake look again soon.
+  std::chrono::milliseconds poll_timeout(bool timers_late) const {
+    using std::chrono::milliseconds;
+    auto t = router_.next_wakeup(clock::now());
+    auto d = drain_.next_wakeup();
+    if (d && (!t || *d < *t))
+      t = d;
+    if (timers_late && (!t || *t > milliseconds(1)))
+      t = milliseconds(1);
+    return t.value_or(milliseconds(-1));
+  }
+
+  /// Sends the replies of the requests that ended.
+  void send_replies(clock::time_point now) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      work_.swap(outbox_);
+    }
+    for (auto& item : work_) {
+      auto req = live_.find(item.token);
+      if (req == live_.end())
+        continue; // cannot happen: every request ends once
+      auto peer = std::move(req->second.peer);
+      live_.erase(req);
+      if (!item.frame.empty()) // a notify ends without a reply
+        router_.route(std::move(peer), std::move(item.frame), now);
+    }
+    work_.clear();
+  }
+
+  /// The drain timeout expired: every request still running ends now.
+  void end_requests() {
+    if (!live_.empty())
+      spdlog::warn("drain timeout: ending {} request(s) with ERROR shutdown",
+                   live_.size());
+    for (auto& [token, req] : live_)
+      caf::anon_send(caf::actor_cast<request_actor>(req.handle),
+                     shutdown_atom::value);
+  }
+
+  /// At the end of the linger time: drops what pool managers did not take.
+  void drop_leftovers() {
+    auto held = router_.held();
+    auto n = router_.drop_all();
+    if (n > 0)
+      spdlog::error("dropping {} replies that pool managers did not take "
+                    "within the linger time ({} for pool managers that had "
+                    "disconnected)",
+                    n, held);
+    publish();
+  }
+
+  /// Makes the thread's figures readable from other threads.
+  void publish() {
+    in_flight_now_.store(in_flight(), std::memory_order_relaxed);
+    held_now_.store(router_.held(), std::memory_order_relaxed);
+    undeliverable_.store(router_.counts().dropped, std::memory_order_relaxed);
+    held_delivered_.store(router_.counts().held_delivered,
+                          std::memory_order_relaxed);
+  }
+
+  // -- casts ---------------------------------------------------------------
+
+  void read_casts(clock::time_point now) {
+    for (int i = 0; i < read_burst; ++i) {
+      bool refusing = drain_.refusing();
+      if (!refusing && in_flight() >= opts_.max_in_flight)
+        return;
+      if (!refusing && i % 64 == 0 && too_late(udp_->timer_lag_ns()))
+        return;
+      receive_all(sock_, parts_);
+      if (parts_.empty())
+        return;
+      // The ROUTER puts the sender's routing id first.
+      std::string peer(static_cast<const char*>(parts_[0].data()),
+                       parts_[0].size());
+      router_.peer_seen(now, &peer); // back: deliver what it missed
+      take_cast(std::move(peer), now);
+    }
+  }
+
+  /// Decodes the cast in parts_[1] and starts its request, or answers with
+  /// an error naming the field (or the drain).
+  void take_cast(std::string peer, clock::time_point now) {
+    if (parts_.size() != 2) {
+      invalid_.fetch_add(1, std::memory_order_relaxed);
+      metrics::add(metrics::global().invalid[0]); // "frame"
+      router_.route(
+          std::move(peer),
+          messages::encode_error(
+              "frame: expected one frame holding one msgpack map, got " +
+              std::to_string(parts_.size() - 1) + " frames"),
+          now);
+      return;
+    }
+    auto decoded = messages::decode_cast(parts_[1].data(), parts_[1].size(),
+                                         &opts_.allowed);
+    if (!decoded.ok) {
+      invalid_.fetch_add(1, std::memory_order_relaxed);
+      metrics::add(metrics::global()
+                       .invalid[metrics::invalid_reason_index(decoded.error)]);
+      spdlog::info("invalid cast: {}", decoded.error);
+      router_.route(std::move(peer), std::move(decoded.error_reply), now);
+      return;
+    }
+    auto& c = *decoded.ok;
+    bool poll = c.kind == messages::method::poll_for_serial_number;
+    if (drain_.refusing()) {
+      invalid_.fetch_add(1, std::memory_order_relaxed);
+      router_.route(std::move(peer),
+                    poll ? messages::finish_status(std::move(c.reply_prefix),
+                                                   messages::status::error,
+                                                   std::nullopt, "shutdown")
+                         : messages::encode_error(
+                               "draining: minidns is shutting down; the cast "
+                               "was not carried out",
+                               c.request_id),
+                    now);
+      return;
+    }
+    casts_.fetch_add(1, std::memory_order_relaxed);
+    metrics::add(metrics::global().casts[poll ? 1 : 0]);
+    // The request starts here, on this thread: its first attempt goes
+    // straight to the UDP thread, and its actor first runs when that
+    // attempt is answered or times out.
+    auto token = next_token_++;
+    auto handle = start_request(*sys_, token, std::move(c), udp_,
+                                std::static_pointer_cast<status_port>(self_));
+    live_.emplace(token, live_request{caf::actor_cast<caf::actor>(handle),
+                                      std::move(peer)});
+  }
+
+  /// One try to hand a reply to ZeroMQ; never blocks.
+  send_result send_now(const std::string& peer, const std::string& frame) {
+    try {
+      if (!sock_.send(zmq::buffer(peer),
+                      zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+        return send_result::full;
+      sock_.send(zmq::buffer(frame), zmq::send_flags::dontwait);
+      replies_.fetch_add(1, std::memory_order_relaxed);
+      return send_result::sent;
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EHOSTUNREACH)
+        return send_result::gone;
+      spdlog::error("sending a reply: {}", e.what());
+      return send_result::failed;
+    }
+  }
+
+  // -- who may connect -----------------------------------------------------
+
+  /// Makes the ROUTER a CURVE server and binds the ZAP handler that lets in
+  /// only the listed public keys.
+  void enable_curve(const net::key_pair& keys,
+                    const std::vector<std::string>& clients) {
+    for (auto& k : clients) {
+      uint8_t bin[32];
+      if (zmq_z85_decode(bin, k.c_str()) == nullptr)
+        throw std::runtime_error("minidns.curve-clients-file: bad key " + k);
+      allowed_keys_.emplace(reinterpret_cast<char*>(bin), 32);
+    }
+    zap_.emplace(ctx_, zmq::socket_type::rep);
+    zap_->set(zmq::sockopt::linger, 0);
+    zap_->bind(zap_endpoint);
+    sock_.set(zmq::sockopt::curve_server, 1);
+    // 41 bytes: the Z85 text with its terminating NUL.
+    if (zmq_setsockopt(sock_.handle(), ZMQ_CURVE_SECRETKEY,
+                       keys.secret_key.c_str(), 41) != 0)
+      throw std::runtime_error("minidns.curve-key-file: secret key refused: " +
+                               std::string(zmq_strerror(zmq_errno())));
+    sock_.set(zmq::sockopt::zap_domain, "minidns");
+  }
+
+  /// Answers ZAP requests (RFC 27): 200 for a listed CURVE key, 400 for
+  /// anything else (auth.hpp decides).
+  void serve_zap() {
+    for (;;) {
+      receive_all(*zap_, scratch_);
+      if (scratch_.empty())
+        return;
+      std::vector<std::string> frames;
+      for (auto& m : scratch_)
+        frames.push_back(m.to_string());
+      auto v = decide_zap(frames, allowed_keys_);
+      if (v.allowed) {
+        spdlog::debug("pool manager {} authenticated as {}", frames[3], v.user);
+      } else {
+        auto n = zap_denied_.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (is_power_of_two(n))
+          spdlog::warn("refused a pool manager from {}: {} ({} refused so "
+                       "far)",
+                       frames.size() > 3 ? frames[3] : std::string{}, v.why, n);
+      }
+      try {
+        for (size_t k = 0; k < v.reply.size(); ++k)
+          zap_->send(zmq::buffer(v.reply[k]), k + 1 < v.reply.size()
+                                                  ? zmq::send_flags::sndmore
+                                                  : zmq::send_flags::none);
+      } catch (const zmq::error_t& e) {
+        spdlog::error("ZAP reply: {}", e.what());
+      }
+    }
+  }
+
+  /// Reads the ROUTER's monitor events: connections, refusals, and
+  /// handshakes after which held replies may find their pool manager.
+  void read_monitor(clock::time_point now) {
+    for (;;) {
+      receive_all(monitor_, scratch_);
+      if (scratch_.empty())
+        return;
+      if (scratch_[0].size() < 6)
+        continue;
+      uint16_t event;
+      std::memcpy(&event, scratch_[0].data(), 2);
+      switch (event) {
+      case ZMQ_EVENT_ACCEPTED:
+        connected_.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case ZMQ_EVENT_DISCONNECTED:
+        connected_.fetch_sub(1, std::memory_order_relaxed);
+        break;
+      case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        router_.peer_seen(now); // perhaps back for its held replies
+        break;
+      default: {
+        auto n = refused_.fetch_add(1, std::memory_order_relaxed) + 1;
+        // Refused keys are logged by the ZAP handler, with the key.
+        if (is_power_of_two(n) && event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+          spdlog::warn("a connection failed the ZeroMQ {} handshake ({}); "
+                       "{} refused so far",
+                       opts_.curve ? "CURVE" : "NULL",
+                       event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                           ? "protocol error or wrong mechanism"
+                           : "closed before it was done",
+                       n);
+      }
+      }
+    }
+  }
+
+  void wake() {
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_, &one, sizeof(one));
+  }
+
+  zmq_bridge_options opts_;
+  zmq::context_t ctx_;
+  zmq::socket_t sock_;
+  zmq::socket_t monitor_;            ///< the ROUTER's socket events
+  std::optional<zmq::socket_t> zap_; ///< the ZAP handler, with CURVE
+  std::unordered_set<std::string> allowed_keys_; ///< binary public keys
+  std::string bound_;
+  int wake_ = -1;
+  zmq_bridge_actor bridge_;
+  caf::actor_system* sys_ = nullptr;
+  std::shared_ptr<query_port> udp_;
+  std::shared_ptr<zmq_bridge_loop> self_; ///< handed to requests as port
+  std::thread thread_;
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> abort_{false};
+  std::atomic<bool> forcing_{false};
+
+  std::mutex mtx_;
+  std::vector<out_item> outbox_;
+
+  // Owned by the ZeroMQ thread.
+  reply_router router_;
+  drain_machine drain_;
+  bool paused_ = false; ///< intake held back for late timers
+  bool drain_logged_ = false;
+  uint64_t next_token_ = 1;
+  std::unordered_map<uint64_t, live_request> live_; ///< by token
+  std::vector<out_item> work_;                      ///< the outbox being sent
+  std::vector<zmq::message_t> parts_;               ///< the cast being read
+  std::vector<zmq::message_t> scratch_; ///< monitor events, ZAP requests
+
+  std::atomic<uint64_t> casts_{0};
+  std::atomic<uint64_t> invalid_{0};
+  std::atomic<uint64_t> replies_{0};
+  std::atomic<uint64_t> undeliverable_{0};
+  std::atomic<uint64_t> held_now_{0};
+  std::atomic<uint64_t> in_flight_now_{0};
+  std::atomic<uint64_t> held_delivered_{0};
+  std::atomic<uint64_t> refused_{0};
+  std::atomic<uint64_t> zap_denied_{0};
+  std::atomic<uint64_t> intake_pauses_{0};
+  std::atomic<int64_t> connected_{0};
+};
+
+std::shared_ptr<zmq_bridge_loop>
+bind_zmq_bridge_loop(const zmq_bridge_options& opts) {
+  return std::make_shared<zmq_bridge_loop>(opts);
+}
+
+void start(zmq_bridge_loop& loop, caf::actor_system& sys,
+           zmq_bridge_actor bridge, std::shared_ptr<query_port> udp) {
+  loop.start(sys, std::move(bridge), std::move(udp));
+}
+
+void drain(zmq_bridge_loop& loop) {
+  loop.start_draining();
+}
+
+void force(zmq_bridge_loop& loop) {
+  loop.force();
+}
+
+void stop(zmq_bridge_loop& loop) {
+  loop.stop_now();
+}
+
+std::string bound_endpoint(const zmq_bridge_loop& loop) {
+  return loop.endpoint();
+}
+
+zmq_bridge_stats stats(const zmq_bridge_loop& loop) {
+  return loop.read_stats();
+}
+
+} // namespace minidns
