@@ -1,6 +1,18 @@
 #pragma once
 /// What the integration tests share: cast builders, reply decoding and the
 /// fixture that starts a daemon per test with a pool manager connected.
+///
+/// The tests (test_*.cpp, one file per fixture) run the real minidns daemon
+/// (and minidns-ctl) on loopback, driven by ZeroMQ DEALERs and answered by a
+/// scripted DNS responder. Each test exercises one rule of docs/protocol.md
+/// (or of the daemon's behaviour around it) so that breaking the rule fails
+/// the test.
+///
+/// Nothing here sleeps to wait for an event: tests wait for replies, log
+/// lines or received queries with deadlines. To show that something did NOT
+/// happen (no resend, no extra reply), a test sends a "barrier" poll after
+/// the event and waits for its reply: anything minidns would have done
+/// before it has been seen by then. Only loopback addresses get traffic.
 
 #include "harness.hpp"
 #include "messages/cast.hpp"
