@@ -1,7 +1,7 @@
 #pragma once
 /// Wires the daemon together: the UDP I/O actor and the ZeroMQ bridge.
 
-#include "actors/config.hpp"
+#include "config/settings.hpp"
 #include "actors/interfaces.hpp"
 
 #include <future>

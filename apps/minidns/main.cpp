@@ -2,7 +2,7 @@
 /// checks that they caught up (SOA serials, RFC 1982), driven by pool
 /// managers over ZeroMQ.
 
-#include "actors/config.hpp"
+#include "config/settings.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/service.hpp"
 
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   if (!problems.empty()) {
     for (auto& p : problems)
       std::cerr << "minidns: " << p << '\n';
-    std::cerr << "minidns: refusing to start (see --long-help)\n";
+    std::cerr << "minidns: refusing to start (see --help)\n";
     return 2;
   }
   if (cfg.cli_helptext_printed)

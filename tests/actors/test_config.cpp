@@ -1,7 +1,7 @@
 /// Settings: every [minidns] value is checked at start, since CAF silently
 /// keeps defaults for badly typed ones.
 
-#include "actors/config.hpp"
+#include "config/settings.hpp"
 
 #include <fstream>
 #include <gtest/gtest.h>
@@ -240,4 +240,50 @@ TEST(Config, LocalEndpoints) {
         "tcp://[::]:5358", "tcp://eth0:5358", "tcp://128.0.0.1:1",
         "tcp://[2001:db8::1]:1", "tcp://127.0.0.1", "pgm://x"})
     EXPECT_FALSE(is_local_endpoint(e)) << e;
+}
+
+TEST(Config, HelpListsEverySettingWithItsDefaultAndTheAnnotatedFile) {
+  auto help = help_text();
+  size_t n = 0;
+  settings defaults;
+  for_each_setting(defaults, [&](const char* name, const auto&, const char*) {
+    ++n;
+    EXPECT_NE(help.find(std::string("--minidns.") + name + "="),
+              std::string::npos)
+        << name;
+  });
+  EXPECT_GE(n, 18u);
+  EXPECT_NE(help.find("--minidns.max-in-flight=100000"), std::string::npos);
+  EXPECT_NE(help.find("--minidns.drain-timeout=5s"), std::string::npos);
+  EXPECT_NE(help.find("--minidns.endpoint=\"tcp://127.0.0.1:5358\""),
+            std::string::npos);
+  EXPECT_NE(help.find("--minidns.allow-destinations=[]"), std::string::npos);
+  EXPECT_NE(help.find("minidns.ini"), std::string::npos);
+}
+
+TEST(Config, HelpIsAnAnswerNotAProblem) {
+  for (const char* flag : {"--help", "-h"}) {
+    std::vector<std::string> args{"minidns", flag};
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    config cfg;
+    testing::internal::CaptureStdout();
+    auto problems = cfg.load(static_cast<int>(argv.size()), argv.data());
+    auto out = testing::internal::GetCapturedStdout();
+    EXPECT_TRUE(problems.empty()) << flag;
+    EXPECT_TRUE(cfg.cli_helptext_printed) << flag;
+    EXPECT_NE(out.find("--minidns.reply-hold-max="), std::string::npos);
+  }
+}
+
+TEST(Config, EverySettingIsAKnownKeyOfItsType) {
+  // The config file's checks come from the same list as the options.
+  EXPECT_TRUE(file_problems("[minidns]\nreply-hold-max = 5\n").empty());
+  EXPECT_TRUE(mentions(file_problems("[minidns]\nreply-hold-max = \"5\"\n"),
+                       "minidns.reply-hold-max: expected an integer"));
+  EXPECT_TRUE(mentions(file_problems("[minidns]\nipv6 = 1\n"),
+                       "minidns.ipv6: expected true or false"));
+  EXPECT_TRUE(mentions(file_problems("[minidns]\nlinger = 5\n"),
+                       "minidns.linger: expected a duration"));
 }

@@ -21,6 +21,16 @@ run_result run_daemon(std::vector<std::string> args) {
   return run_program(args, 20000ms);
 }
 
+TEST_F(Config, HelpShowsMinidnsSettingsAndExitsZero) {
+  auto res = run_program({minidns_binary, "--help"}, 20000ms);
+  EXPECT_EQ(res.status, 0) << res.err;
+  for (const char* want :
+       {"--minidns.max-in-flight=100000", "--minidns.reply-hold=60s",
+        "--minidns.metrics-endpoint=\"\"", "config/minidns.ini"})
+    EXPECT_NE(res.out.find(want), std::string::npos) << want << "\n"
+                                                     << res.out;
+}
+
 TEST_F(Config, MaxInFlightZeroIsRefused) {
   auto res = run_daemon({"--minidns.max-in-flight=0"});
   EXPECT_EQ(res.status, 2) << res.err;

@@ -1,4 +1,4 @@
-#include "actors/config.hpp"
+#include "config/settings.hpp"
 
 #include "messages/register.hpp"
 
@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 
@@ -19,28 +20,60 @@ namespace {
 /// The type each [minidns] key must have in a config file.
 enum class kind { integer, boolean, string, duration, string_list };
 
+/// The config-file type of a setting's member.
+kind kind_of(const uint64_t&) {
+  return kind::integer;
+}
+kind kind_of(const bool&) {
+  return kind::boolean;
+}
+kind kind_of(const std::string&) {
+  return kind::string;
+}
+kind kind_of(const caf::timespan&) {
+  return kind::duration;
+}
+kind kind_of(const std::vector<std::string>&) {
+  return kind::string_list;
+}
+
 const std::map<std::string, kind>& known_keys() {
-  static const std::map<std::string, kind> keys{
-      {"endpoint", kind::string},
-      {"udp-sockets", kind::integer},
-      {"socket-buffer", kind::integer},
-      {"source-v4", kind::string},
-      {"source-v6", kind::string},
-      {"ipv6", kind::boolean},
-      {"max-in-flight", kind::integer},
-      {"drain-timeout", kind::duration},
-      {"linger", kind::duration},
-      {"zmq-hwm", kind::integer},
-      {"log-level", kind::string},
-      {"log-format", kind::string},
-      {"allow-destinations", kind::string_list},
-      {"curve-key-file", kind::string},
-      {"curve-clients-file", kind::string},
-      {"reply-hold", kind::duration},
-      {"reply-hold-max", kind::integer},
-      {"metrics-endpoint", kind::string},
-  };
+  static const std::map<std::string, kind> keys = [] {
+    std::map<std::string, kind> out;
+    settings defaults;
+    for_each_setting(defaults,
+                     [&](const char* name, const auto& member, const char*) {
+                       out.emplace(name, kind_of(member));
+                     });
+    return out;
+  }();
   return keys;
+}
+
+/// A default as the config file writes it.
+std::string default_text(uint64_t v) {
+  return std::to_string(v);
+}
+std::string default_text(bool v) {
+  return v ? "true" : "false";
+}
+std::string default_text(const std::string& v) {
+  return "\"" + v + "\"";
+}
+std::string default_text(caf::timespan v) {
+  using namespace std::chrono;
+  auto ns = v.count();
+  if (ns % 1'000'000'000 == 0)
+    return std::to_string(ns / 1'000'000'000) + "s";
+  if (ns % 1'000'000 == 0)
+    return std::to_string(ns / 1'000'000) + "ms";
+  return std::to_string(ns) + "ns";
+}
+std::string default_text(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (auto& x : v)
+    out += (out.size() > 1 ? ", " : "") + default_text(x);
+  return out + "]";
 }
 
 bool has_kind(const caf::config_value& v, kind k) {
@@ -121,43 +154,45 @@ config::config() {
   // 1.3 to 1.6 times faster. The config file or command line may still
   // choose another policy.
   set("scheduler.policy", caf::atom("sharing"));
-  // CAF would start max(cores, 4) workers. Request actors mostly run on the
-  // UDP thread (udp_io.hpp), so workers only take retry timers and
-  // shutdowns: two are plenty, and fewer threads contend for the cores
+  // CAF would start max(cores, 4) workers. Request actors run on the UDP
+  // thread (actors/request.hpp), so workers only take shutdowns and the
+  // bridge's messages: two are plenty, and fewer threads contend for the cores
   // that the UDP and ZeroMQ threads need (bench/RESULTS.md).
   set("scheduler.max-threads", 2);
-  opt_group{custom_options_, "minidns"}
-      .add(values.endpoint, "endpoint",
-           "ZeroMQ endpoint the ROUTER socket binds (tcp://host:port, ipc://)")
-      .add(values.udp_sockets, "udp-sockets",
-           "UDP sockets per address family (1..4096)")
-      .add(values.socket_buffer, "socket-buffer",
-           "SO_RCVBUF and SO_SNDBUF of each UDP socket, bytes")
-      .add(values.source_v4, "source-v4", "source address of IPv4 queries")
-      .add(values.source_v6, "source-v6", "source address of IPv6 queries")
-      .add(values.ipv6, "ipv6", "open IPv6 sockets")
-      .add(values.max_in_flight, "max-in-flight",
-           "casts worked on at once; past it, casts wait in ZeroMQ")
-      .add(values.drain_timeout, "drain-timeout",
-           "time given to requests in flight on SIGTERM")
-      .add(values.linger, "linger", "time to deliver the last replies at exit")
-      .add(values.zmq_hwm, "zmq-hwm", "ZeroMQ high-water mark, in messages")
-      .add(values.log_level, "log-level",
-           "trace, debug, info, warn, error, critical or off")
-      .add(values.log_format, "log-format",
-           "text, or json for one JSON object per line (log shippers)")
-      .add(values.allow_destinations, "allow-destinations",
-           "CIDR prefixes casts may aim at; empty allows all")
-      .add(values.curve_key_file, "curve-key-file",
-           "CURVE key pair of the server (minidns-ctl keygen); empty: off")
-      .add(values.curve_clients_file, "curve-clients-file",
-           "public keys of the pool managers allowed to connect")
-      .add(values.reply_hold, "reply-hold",
-           "how long replies wait for a pool manager that disconnected")
-      .add(values.reply_hold_max, "reply-hold-max",
-           "most replies held for disconnected pool managers")
-      .add(values.metrics_endpoint, "metrics-endpoint",
-           "HOST:PORT of the Prometheus /metrics endpoint; empty: off");
+  opt_group group{custom_options_, "minidns"};
+  for_each_setting(values,
+                   [&](const char* name, auto& member, const char* help) {
+                     group.add(member, name, help);
+                   });
+}
+
+std::string help_text() {
+  std::string out =
+      "Usage: minidns [--config-file=PATH] [--minidns.NAME=VALUE ...]\n"
+      "\n"
+      "Tells DNS servers that their zones changed (NOTIFY) and checks that "
+      "they\ncaught up (SOA serials), for pool managers that send casts over "
+      "ZeroMQ.\n"
+      "\n"
+      "Settings: the [minidns] group of the config file, or --minidns.NAME="
+      "VALUE\non the command line. config/minidns.ini (installed as\n"
+      "/etc/minidns/minidns.ini) documents each; the defaults are shown.\n"
+      "Durations take a unit (ms, s, min, h); strings in the file are "
+      "quoted.\n\n";
+  settings defaults;
+  for_each_setting(defaults,
+                   [&](const char* name, const auto& member, const char* help) {
+                     out += "  --minidns." + std::string(name) + "=" +
+                            default_text(member) + "\n      " + help + "\n";
+                   });
+  out += "\nOther options:\n"
+         "  --config-file=PATH   read settings from PATH (CAF's INI format)\n"
+         "  --dump-config        print the effective configuration and exit\n"
+         "  --long-help          every option, CAF's own (scheduler.*) too\n"
+         "  --help, -h           this text\n"
+         "\nA bad, badly typed or unknown setting stops minidns with exit "
+         "status 2\nand a message naming it. SIGTERM drains and exits 0.\n";
+  return out;
 }
 
 std::vector<std::string> check_file_types(const caf::settings& raw) {
@@ -360,6 +395,16 @@ net::prefix_list allowed_destinations(const settings& s) {
 
 std::vector<std::string> config::load(int argc, char** argv) {
   std::vector<std::string> problems;
+  // CAF's --help lists only its four global options: minidns's own help
+  // lists minidns's settings (--long-help still shows CAF's).
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h" || arg == "-?") {
+      std::cout << help_text() << std::flush;
+      cli_helptext_printed = true;
+      return problems;
+    }
+  }
   // CAF takes boolean options only as bare flags ("--minidns.ipv6"); accept
   // "--minidns.NAME=true|false" too, as for every other setting.
   std::vector<char*> args{argv, argv + argc};

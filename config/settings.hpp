@@ -1,6 +1,10 @@
 #pragma once
-/// minidns's settings: the CAF config class that reads them from INI files
-/// and the command line, and the validation CAF does not do.
+/// minidns's settings: their one list with defaults, the CAF config class
+/// that reads them from INI files and the command line, and the validation
+/// CAF does not do. config/minidns.ini beside this file documents each.
+
+#include "net/keys.hpp"
+#include "net/prefix.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/timestamp.hpp>
@@ -9,9 +13,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "net/keys.hpp"
-#include "net/prefix.hpp"
 
 namespace minidns {
 
@@ -26,8 +27,8 @@ struct settings {
   uint64_t max_in_flight = 100000;   ///< casts being worked on at once
   caf::timespan drain_timeout = std::chrono::seconds(5); ///< on SIGTERM
   caf::timespan linger = std::chrono::seconds(2); ///< unsent replies at exit
-  uint64_t zmq_hwm = 100000;      ///< ZeroMQ high-water mark, messages
-  std::string log_level = "info"; ///< trace ... critical, off
+  uint64_t zmq_hwm = 100000;       ///< ZeroMQ high-water mark, messages
+  std::string log_level = "info";  ///< trace ... critical, off
   std::string log_format = "text"; ///< text or json (one object per line)
   /// CIDR prefixes casts may aim at; empty allows every destination.
   std::vector<std::string> allow_destinations;
@@ -43,9 +44,51 @@ struct settings {
   std::string metrics_endpoint;
 };
 
+/// The one list of the [minidns] settings: calls `f(name, member, help)`
+/// for each member of `s` (a `settings`, const or not). The config file's
+/// known keys and types, the command-line options and `--help` all come
+/// from here.
+template <class Settings, class F>
+void for_each_setting(Settings& s, F&& f) {
+  f("endpoint", s.endpoint,
+    "ZeroMQ endpoint the ROUTER socket binds (tcp://host:port, ipc://)");
+  f("udp-sockets", s.udp_sockets, "UDP sockets per address family (1..4096)");
+  f("socket-buffer", s.socket_buffer,
+    "SO_RCVBUF and SO_SNDBUF of each UDP socket, bytes");
+  f("source-v4", s.source_v4, "source address of IPv4 queries");
+  f("source-v6", s.source_v6, "source address of IPv6 queries");
+  f("ipv6", s.ipv6, "open IPv6 sockets");
+  f("max-in-flight", s.max_in_flight,
+    "casts worked on at once; past it, casts wait in ZeroMQ");
+  f("drain-timeout", s.drain_timeout,
+    "time given to requests in flight on SIGTERM");
+  f("linger", s.linger, "time to deliver the last replies at exit");
+  f("zmq-hwm", s.zmq_hwm, "ZeroMQ high-water mark, in messages");
+  f("log-level", s.log_level,
+    "trace, debug, info, warn, error, critical or off");
+  f("log-format", s.log_format,
+    "text, or json for one JSON object per line (log shippers)");
+  f("allow-destinations", s.allow_destinations,
+    "CIDR prefixes casts may aim at; empty allows all");
+  f("curve-key-file", s.curve_key_file,
+    "CURVE key pair of the server (minidns-ctl keygen); empty: off");
+  f("curve-clients-file", s.curve_clients_file,
+    "public keys of the pool managers allowed to connect");
+  f("reply-hold", s.reply_hold,
+    "how long replies wait for a pool manager that disconnected");
+  f("reply-hold-max", s.reply_hold_max,
+    "most replies held for disconnected pool managers");
+  f("metrics-endpoint", s.metrics_endpoint,
+    "HOST:PORT of the Prometheus /metrics endpoint; empty: off");
+}
+
+/// What `minidns --help` prints: usage, every [minidns] setting with its
+/// default and what it does, and where the annotated config file is.
+std::string help_text();
+
 /// A parsed listening address (minidns.metrics-endpoint).
 struct listen_address {
-  std::string host; ///< an IP address, without brackets
+  std::string host;  ///< an IP address, without brackets
   uint16_t port = 0; ///< 0: any free port
   bool loopback = false;
 };
