@@ -18,8 +18,8 @@
 ///   scale    N polls at once to a silent in-process UDP socket, timeout T;
 ///            peak RSS of minidns per request in flight, timer lateness
 
+#include "apps/minidns-ctl/client_codec.hpp"
 #include "bench/responder.hpp"
-#include "messages/cast.hpp"
 #include "net/dns_message.hpp"
 #include "net/dns_name.hpp"
 

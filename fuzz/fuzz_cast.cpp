@@ -2,6 +2,7 @@
 /// the replies it builds from them (which pool managers must be able to
 /// read back).
 
+#include "apps/minidns-ctl/client_codec.hpp"
 #include "messages/cast.hpp"
 
 #include <cstddef>

@@ -5,7 +5,7 @@
 /// the real ports (actors/ports.hpp).
 
 #include "actors/request.hpp"
-#include "messages/cast.hpp"
+#include "apps/minidns-ctl/client_codec.hpp"
 #include "messages/register.hpp"
 
 #include <caf/all.hpp>

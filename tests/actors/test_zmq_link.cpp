@@ -4,7 +4,7 @@
 // is on a condition the link's thread signals (with a 5 s cap).
 
 #include "actors/zmq_bridge.hpp"
-#include "messages/cast.hpp"
+#include "apps/minidns-ctl/client_codec.hpp"
 #include "messages/register.hpp"
 
 #include <caf/all.hpp>

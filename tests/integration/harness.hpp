@@ -3,7 +3,7 @@
 /// with its log captured line by line, one-shot programs (minidns-ctl, the
 /// daemon refusing a configuration), and a pool manager speaking ZeroMQ.
 
-#include "messages/cast.hpp"
+#include "apps/minidns-ctl/client_codec.hpp"
 
 #include <chrono>
 #include <condition_variable>

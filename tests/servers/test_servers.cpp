@@ -12,7 +12,7 @@
 // minidns's NOTIFY.
 
 #include "../integration/harness.hpp"
-#include "messages/cast.hpp"
+#include "apps/minidns-ctl/client_codec.hpp"
 #include "servers.hpp"
 
 #include <chrono>

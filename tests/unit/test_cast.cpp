@@ -1,7 +1,9 @@
-// Tests of the msgpack wire contract (messages/cast.hpp, docs/protocol.md).
+// Tests of the msgpack wire contract (messages/cast.hpp and
+// apps/minidns-ctl/client_codec.hpp, docs/protocol.md).
 // Replies are checked with msgpack-c directly, not only with decode_reply,
 // so the encoder and decoder cannot hide each other's mistakes.
 
+#include "apps/minidns-ctl/client_codec.hpp"
 #include "messages/cast.hpp"
 #include "support/msgpack_build.hpp"
 

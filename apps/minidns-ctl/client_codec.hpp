@@ -1,0 +1,56 @@
+#pragma once
+/// The pool manager's side of the msgpack contract (docs/protocol.md):
+/// building casts, reading replies and rendering msgpack as JSON. Used by
+/// minidns-ctl, the tests, the bench and the fuzz targets; the daemon needs
+/// only the server side (messages/cast.hpp).
+
+#include "messages/cast.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace minidns::messages {
+
+/// Encodes a cast frame (for minidns-ctl and tests). Values are not
+/// validated, so malformed casts can be built on purpose. `timeout` and
+/// `retry_interval` are written as float64. `raw_context` and
+/// `raw_request_id` are msgpack bytes copied verbatim (context is nil when
+/// empty; request_id is left out when empty); throws std::invalid_argument
+/// unless each non-empty one is exactly one well-formed msgpack value.
+std::string encode_cast(method m, std::string_view zone_name,
+                        std::optional<uint32_t> serial,
+                        std::string_view destination, double timeout,
+                        double retry_interval, uint32_t max_retries,
+                        std::string_view raw_context = {},
+                        std::string_view raw_request_id = {});
+
+/// A reply frame from minidns, as read by minidns-ctl and tests. Strings are
+/// empty and `actual_serial` unset when the key is absent or nil; `raw_*`
+/// hold the msgpack bytes of the echoed values, empty when absent.
+struct reply {
+  std::string method; ///< "update_status" or "error"
+  std::string status; ///< "SUCCESS" or "ERROR" (update_status only)
+  std::optional<uint32_t> actual_serial; ///< the serial minidns saw last
+  std::string detail, error;             ///< the reasons, for people
+  std::string raw_request_id, raw_context, raw_domain, raw_destination;
+};
+
+/// Decodes a reply frame. Never throws. Returns nullopt and sets `error`
+/// when the frame is not a well-formed msgpack map with a string "method",
+/// or a known key has the wrong type.
+std::optional<reply> decode_reply(const void* data, size_t size,
+                                  std::string& error) noexcept;
+
+/// Renders exactly one msgpack value as one line of JSON (no newline). Map
+/// keys that are not strings become the JSON text of the key as a string
+/// (1 -> "1"); bin becomes a base64 string; ext becomes
+/// {"ext_type":T,"base64":"..."}; non-finite floats become null; invalid
+/// UTF-8 in strings becomes U+FFFD. Input that is not exactly one
+/// well-formed value within the frame limits yields
+/// {"invalid_msgpack":"<reason>"}.
+std::string msgpack_to_json(const void* data, size_t size);
+
+} // namespace minidns::messages

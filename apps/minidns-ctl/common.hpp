@@ -1,0 +1,69 @@
+#pragma once
+/// What the parts of minidns-ctl share: exit codes, usage errors, what a
+/// cast to send looks like, and reading and quoting arguments (from the
+/// command line or a batch line).
+
+#include "messages/cast.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace minidns::ctl {
+
+/// Every poll ended SUCCESS and no error reply came.
+inline constexpr int exit_ok = 0;
+/// An ERROR, an error reply or a client-side timeout.
+inline constexpr int exit_failure = 1;
+/// A usage error: a bad option, command, argument or batch line.
+inline constexpr int exit_usage = 2;
+/// minidns could not be reached at all (or refused the CURVE handshake).
+inline constexpr int exit_unreachable = 3;
+
+/// A usage error; its message names the argument. Exit code 2.
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// The numeric fields of a cast.
+struct cast_params {
+  double timeout = 2;        ///< seconds per attempt
+  double retry_interval = 1; ///< seconds between attempts
+  uint32_t max_retries = 3;  ///< resends after the first attempt
+};
+
+/// One cast to send, as the user wrote it.
+struct cast_spec {
+  messages::method kind = messages::method::notify_zone_changed; ///< which
+  std::string zone;                                              ///< ZONE
+  std::optional<uint32_t> serial; ///< SERIAL, polls only
+  std::string destination;        ///< DESTINATION, as written
+  cast_params params;             ///< the defaults or the line's own
+};
+
+/// `s` in single quotes for a message: printable ASCII as is, other bytes
+/// as \xNN, cut after 64 bytes.
+std::string quote_arg(std::string_view s);
+
+/// A decimal integer in 0..max; nullopt otherwise.
+std::optional<uint64_t> parse_uint(std::string_view s, uint64_t max);
+
+/// Seconds for a cast (TIMEOUT, --retry-interval, ...): any finite number,
+/// since the ranges are minidns's to check. Throws usage_error naming
+/// `name`.
+double seconds_arg(std::string_view name, std::string_view value);
+
+/// A client-side duration (--grace, --progress): 0..3600 seconds. Throws
+/// usage_error naming `name`.
+double client_seconds_arg(std::string_view name, std::string_view value);
+
+/// An integer in 0..4294967295 (SERIAL, --max-retries). Throws usage_error
+/// naming `name`.
+uint32_t uint32_arg(std::string_view name, std::string_view value);
+
+/// Seconds for people: at most 3 decimals, no trailing zeros.
+std::string format_seconds(double s);
+
+} // namespace minidns::ctl

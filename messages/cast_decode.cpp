@@ -1,0 +1,281 @@
+/// Decoding and validating casts: decode_cast (cast.hpp). The frame is
+/// scanned first (msgpack_scan.hpp), then its fields are checked in the
+/// order docs/protocol.md gives, and an invalid frame gets its one reply.
+
+#include "messages/cast.hpp"
+#include "messages/msgpack_scan.hpp"
+#include "messages/reply_encode.hpp"
+#include "messages/wire.hpp"
+#include "net/dns_name.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace minidns::messages {
+namespace {
+
+/// Shortest text that reads back as `v` ("3600", "0.5").
+std::string number_text(double v) {
+  std::array<char, 32> buf{};
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  if (ec != std::errc{})
+    return "?";
+  return std::string(buf.data(), end);
+}
+
+// ---------------------------------------------------------------------------
+// Field readers. Each returns an empty string when fine, else the reason
+// without the field name.
+
+std::string read_seconds(const msgpack::object& o, double& out) {
+  switch (o.type) {
+  case msgpack::type::POSITIVE_INTEGER:
+    out = static_cast<double>(o.via.u64);
+    return {};
+  case msgpack::type::NEGATIVE_INTEGER:
+    out = static_cast<double>(o.via.i64);
+    return {};
+  case msgpack::type::FLOAT32:
+  case msgpack::type::FLOAT64:
+    out = o.via.f64;
+    if (!std::isfinite(out))
+      return "must be a finite number of seconds";
+    return {};
+  default:
+    return "must be a number of seconds";
+  }
+}
+
+/// Seconds to microseconds, rounded to nearest. `s` is within
+/// [0, 3600] here, so this cannot overflow.
+std::chrono::microseconds to_micros(double s) {
+  return std::chrono::microseconds(std::llround(s * 1e6));
+}
+
+/// Reads an unsigned integer within [0, max]. Floats (even 3.0) and bools
+/// are not integers.
+std::string read_uint(const msgpack::object& o, uint64_t max, uint64_t& out) {
+  switch (o.type) {
+  case msgpack::type::POSITIVE_INTEGER:
+    if (o.via.u64 > max)
+      return "out of range 0.." + std::to_string(max);
+    out = o.via.u64;
+    return {};
+  case msgpack::type::NEGATIVE_INTEGER:
+    return "out of range 0.." + std::to_string(max);
+  default:
+    return "must be an integer";
+  }
+}
+
+struct field_error {
+  std::string message;
+};
+
+[[noreturn]] void fail(std::string_view field, std::string_view why) {
+  throw field_error{std::string(field) + ": " + std::string(why)};
+}
+
+/// Everything decode_cast learns before failing or succeeding.
+struct decode_state {
+  bool is_poll = false;
+  std::optional<std::string_view> context;
+  std::optional<std::string_view> domain; // set only when it is a map
+};
+
+/// Validates the fields in the documented order. Throws field_error.
+cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
+              const net::prefix_list* allowed) {
+  // Objects of the unique entries, by key.
+  auto object_for = [&](std::string_view key) -> const msgpack::object* {
+    for (size_t i = 0; i < t.entries.size(); ++i) {
+      const auto& e = t.entries[i];
+      if (e.key_is_str && e.key == key && !e.duplicate)
+        return &root.via.map.ptr[i].val;
+    }
+    return nullptr;
+  };
+  // Duplicates were reported as key errors before any field is read.
+  auto require = [&](std::string_view key) -> const msgpack::object& {
+    const auto* o = object_for(key);
+    if (!o)
+      fail(key, "missing");
+    return *o;
+  };
+
+  // Decide how the error reply looks before anything can fail.
+  const auto* method_o = object_for(key_method);
+  st.is_poll = method_o && method_o->type == msgpack::type::STR &&
+               str_of(*method_o) == name_poll;
+  if (const auto* e = t.unique(key_context))
+    st.context = e->raw;
+  if (const auto* e = t.unique(key_domain);
+      e && object_for(key_domain)->type == msgpack::type::MAP)
+    st.domain = e->raw;
+
+  if (!t.key_error.empty())
+    throw field_error{t.key_error};
+
+  cast c;
+  const auto& m = require(key_method);
+  if (m.type != msgpack::type::STR)
+    fail(key_method, "must be a string");
+  if (str_of(m) == name_notify)
+    c.kind = method::notify_zone_changed;
+  else if (str_of(m) == name_poll)
+    c.kind = method::poll_for_serial_number;
+  else
+    fail(key_method, "unknown '" + printable(str_of(m)) + "'");
+
+  require(key_context); // any value, nil included
+
+  const auto& d = require(key_domain);
+  if (d.type != msgpack::type::MAP)
+    fail(key_domain, "must be a map");
+  // Only string keys of domain are ours; the rest is echoed untouched.
+  auto domain_field = [&](std::string_view key) -> const msgpack::object* {
+    const msgpack::object* found = nullptr;
+    for (uint32_t i = 0; i < d.via.map.size; ++i) {
+      const auto& kv = d.via.map.ptr[i];
+      if (kv.key.type == msgpack::type::STR && str_of(kv.key) == key) {
+        if (found)
+          fail("domain." + std::string(key), "duplicate key");
+        found = &kv.val;
+      }
+    }
+    return found;
+  };
+  const auto* name = domain_field("name");
+  if (!name)
+    fail("domain.name", "missing");
+  if (name->type != msgpack::type::STR)
+    fail("domain.name", "must be a string");
+  std::string err;
+  auto wire = net::name_to_wire(str_of(*name), err);
+  if (!wire)
+    fail("domain.name", err.empty() ? "invalid name" : err);
+  c.zone_wire = std::move(*wire);
+
+  if (c.kind == method::poll_for_serial_number) {
+    const auto* serial = domain_field("serial");
+    if (!serial)
+      fail("domain.serial", "missing");
+    uint64_t v = 0;
+    if (auto why = read_uint(*serial, std::numeric_limits<uint32_t>::max(), v);
+        !why.empty())
+      fail("domain.serial", why);
+    c.serial = static_cast<uint32_t>(v);
+  }
+
+  const auto& dest = require(key_destination);
+  if (dest.type != msgpack::type::STR)
+    fail(key_destination, "must be a string");
+  err.clear();
+  auto ep = net::parse_destination(str_of(dest), err);
+  if (!ep)
+    fail(key_destination, err.empty() ? "invalid address" : err);
+  if (allowed != nullptr && !allowed->allows(*ep))
+    fail(key_destination,
+         ep->to_string() + " is not in minidns.allow-destinations");
+  c.destination = *ep;
+
+  double s = 0;
+  if (auto why = read_seconds(require(key_timeout), s); !why.empty())
+    fail(key_timeout, why);
+  if (!(s > 0))
+    fail(key_timeout, "must be > 0 seconds");
+  if (s > max_timeout_seconds)
+    fail(key_timeout,
+         "must be at most " + number_text(max_timeout_seconds) + " seconds");
+  // A positive timeout never becomes zero: below 0.5 us it rounds up.
+  c.timeout = std::max(to_micros(s), std::chrono::microseconds(1));
+
+  if (auto why = read_seconds(require(key_retry_interval), s); !why.empty())
+    fail(key_retry_interval, why);
+  if (!(s >= 0))
+    fail(key_retry_interval, "must be >= 0 seconds");
+  if (s > max_retry_interval_seconds)
+    fail(key_retry_interval, "must be at most " +
+                                 number_text(max_retry_interval_seconds) +
+                                 " seconds");
+  c.retry_interval = to_micros(s);
+
+  uint64_t retries = 0;
+  if (auto why = read_uint(require(key_max_retries),
+                           static_cast<uint64_t>(max_max_retries), retries);
+      !why.empty())
+    fail(key_max_retries, why);
+  c.max_retries = static_cast<uint32_t>(retries);
+  return c;
+}
+
+/// The one reply to an invalid frame.
+std::string invalid_reply(const top_map& t, const decode_state& st,
+                          const std::string& reason) {
+  if (st.is_poll && st.context && st.domain) {
+    std::optional<std::string_view> dest;
+    if (const auto* e = t.unique(key_destination))
+      dest = e->raw;
+    return invalid_poll_reply(*st.context, *st.domain, dest, t.request_id,
+                              reason);
+  }
+  return encode_error(reason, t.request_id.value_or(std::string_view{}));
+}
+
+decode_result decode_impl(const uint8_t* p, size_t n,
+                          const net::prefix_list* allowed) {
+  decode_result r;
+  if (n > max_frame_size) {
+    r.error = "frame too large (" + std::to_string(n) + " bytes, limit " +
+              std::to_string(max_frame_size) + ")";
+    r.error_reply = encode_error(r.error);
+    return r;
+  }
+  const top_map t = scan_top(p, n, "trailing bytes after the cast map");
+  decode_state st;
+  if (!t.structural_error.empty()) {
+    r.error = ascii_safe(t.structural_error);
+    r.error_reply = invalid_reply(t, st, r.error);
+    return r;
+  }
+  const auto root = unpack_scratch({reinterpret_cast<const char*>(p), n});
+  try {
+    cast c = validate(t, root, st, allowed);
+    c.request_id = std::string(t.request_id.value_or(std::string_view{}));
+    if (c.kind == method::poll_for_serial_number)
+      c.reply_prefix =
+          status_prefix(*st.context, *st.domain, t.unique(key_destination)->raw,
+                        t.request_id);
+    r.ok = std::move(c);
+  } catch (const field_error& e) {
+    r.error = ascii_safe(e.message);
+    r.error_reply = invalid_reply(t, st, r.error);
+  }
+  return r;
+}
+
+} // namespace
+
+decode_result decode_cast(const void* data, size_t size,
+                          const net::prefix_list* allowed) noexcept {
+  try {
+    return decode_impl(static_cast<const uint8_t*>(data), size, allowed);
+  } catch (const std::exception& e) {
+    // Only allocation failures or a msgpack-c surprise get here.
+    try {
+      decode_result r;
+      r.error = "internal error: " + ascii_safe(e.what());
+      r.error_reply = encode_error(r.error);
+      return r;
+    } catch (...) {
+      return decode_result{};
+    }
+  } catch (...) {
+    return decode_result{};
+  }
+}
+
+} // namespace minidns::messages
