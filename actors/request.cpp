@@ -43,8 +43,7 @@ public:
                    .count();
     auto window = window_.load(std::memory_order_relaxed);
     if (now != window &&
-        window_.compare_exchange_strong(window, now,
-                                        std::memory_order_relaxed))
+        window_.compare_exchange_strong(window, now, std::memory_order_relaxed))
       used_.store(0, std::memory_order_relaxed);
     if (used_.fetch_add(1, std::memory_order_relaxed) < per_second_) {
       suppressed = held_back_.exchange(0, std::memory_order_relaxed);
@@ -89,9 +88,9 @@ void send_attempt(self_ptr self) {
   q.qname_wire = st.cast.zone_wire;
   // The UDP thread keeps the attempt's timer (from when the query leaves):
   // cheaper than CAF's clock, and gone with the request.
-  q.timeout_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                     st.cast.timeout)
-                     .count();
+  q.timeout_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(st.cast.timeout)
+          .count();
   st.udp->query(caf::actor_cast<caf::strong_actor_ptr>(self), std::move(q));
 }
 
@@ -101,8 +100,8 @@ void end(self_ptr self, std::string frame, bool success,
          std::string_view detail) {
   auto& st = self->state;
   auto& m = metrics::global();
-  m.request_ended(static_cast<metrics::method_label>(method_index(st)),
-                  success, detail);
+  m.request_ended(static_cast<metrics::method_label>(method_index(st)), success,
+                  detail);
   m.duration[method_index(st)].observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                     st.started)
@@ -129,15 +128,13 @@ void finish(self_ptr self, messages::status status, std::string_view detail) {
       if (failure_lines.take(skipped))
         spdlog::warn("{}: ERROR after {} attempt(s): {} (last serial {}){}",
                      describe(st), st.attempt, detail,
-                     st.last_serial ? std::to_string(*st.last_serial)
-                                    : "none",
+                     st.last_serial ? std::to_string(*st.last_serial) : "none",
                      held_back(skipped));
     } else if (debug_enabled()) {
       spdlog::debug("{}: SUCCESS ({}) serial {}", describe(st), detail,
                     st.last_serial.value_or(0));
     }
-  } else if (status == messages::status::error &&
-             failure_lines.take(skipped)) {
+  } else if (status == messages::status::error && failure_lines.take(skipped)) {
     spdlog::warn("{}: gave up after {} attempt(s): {}{}", describe(st),
                  st.attempt, detail, held_back(skipped));
   }

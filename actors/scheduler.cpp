@@ -1,5 +1,6 @@
 #include "actors/scheduler.hpp"
 
+#include <atomic>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/detail/set_thread_name.hpp>
@@ -7,7 +8,6 @@
 #include <caf/policy/work_sharing.hpp>
 #include <caf/policy/work_stealing.hpp>
 #include <caf/scheduler/coordinator.hpp>
-#include <atomic>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -55,7 +55,6 @@ public:
     passed.fetch_add(1, std::memory_order_relaxed);
     super::cancel_timeouts(self);
   }
-
 
 private:
   void note(caf::abstract_actor* self) {

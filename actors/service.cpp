@@ -88,8 +88,7 @@ service start_service(caf::actor_system& sys, const settings& s) {
   auto port = as_query_port(udp_loop);
   svc.udp = sys.spawn(udp_io, std::move(udp_loop));
   svc.bridge = sys.spawn(zmq_bridge, std::move(zmq_loop), std::move(port),
-                         s.drain_timeout,
-                         [done] { done->set_value(); });
+                         s.drain_timeout, [done] { done->set_value(); });
   return svc;
 }
 
@@ -102,9 +101,9 @@ std::string summary(const service& svc) {
                      "{} accepted {} unmatched {} mismatched {}; icmp {} "
                      "icmp-unmatched {}",
                      z.casts, z.invalid, z.replies, z.undeliverable,
-                     z.held_delivered, z.refused, z.intake_pauses, u.sent, u.send_errors,
-                     u.send_waits, u.received, u.accepted, u.unmatched,
-                     u.mismatched, u.icmp, u.icmp_unmatched);
+                     z.held_delivered, z.refused, z.intake_pauses, u.sent,
+                     u.send_errors, u.send_waits, u.received, u.accepted,
+                     u.unmatched, u.mismatched, u.icmp, u.icmp_unmatched);
 }
 
 namespace {

@@ -1,8 +1,8 @@
 #pragma once
 /// Wires the daemon together: the UDP I/O actor and the ZeroMQ bridge.
 
-#include "config/settings.hpp"
 #include "actors/interfaces.hpp"
+#include "config/settings.hpp"
 
 #include <future>
 #include <memory>
@@ -23,7 +23,7 @@ class http_server;
 
 /// The running service.
 struct service {
-  std::shared_ptr<udp_io_loop> udp_loop; ///< for its counters
+  std::shared_ptr<udp_io_loop> udp_loop;     ///< for its counters
   std::shared_ptr<zmq_bridge_loop> zmq_loop; ///< for its counters
   udp_io_actor udp;
   zmq_bridge_actor bridge;

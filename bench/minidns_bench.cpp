@@ -571,9 +571,8 @@ public:
     static const std::string key = "metrics on http://127.0.0.1:";
     auto head = read_log(0, 16384);
     auto at = head.find(key);
-    return at == std::string::npos
-               ? 0
-               : std::atoi(head.c_str() + at + key.size());
+    return at == std::string::npos ? 0
+                                   : std::atoi(head.c_str() + at + key.size());
   }
 
 private:
@@ -947,11 +946,10 @@ histogram_reading read_histogram(const std::string& page,
   auto sum = name + "_sum{" + labels + "} ";
   while (std::getline(in, line)) {
     if (line.compare(0, bucket.size(), bucket) == 0) {
-      auto le = line.substr(bucket.size(), line.find('"', bucket.size()) -
-                                               bucket.size());
+      auto le = line.substr(bucket.size(),
+                            line.find('"', bucket.size()) - bucket.size());
       auto v = std::strtoull(line.c_str() + line.rfind(' ') + 1, nullptr, 10);
-      buckets.emplace_back(le == "+Inf" ? HUGE_VAL : std::atof(le.c_str()),
-                           v);
+      buckets.emplace_back(le == "+Inf" ? HUGE_VAL : std::atof(le.c_str()), v);
     } else if (line.compare(0, count.size(), count) == 0) {
       h.count = std::strtoull(line.c_str() + count.size(), nullptr, 10);
     } else if (line.compare(0, sum.size(), sum) == 0) {

@@ -14,8 +14,8 @@ size_t detail_index(std::string_view detail) noexcept {
 
 size_t invalid_reason_index(std::string_view error) noexcept {
   auto field = error.substr(0, error.find_first_of(": "));
-  auto i = std::find(std::begin(invalid_reasons), std::end(invalid_reasons),
-                     field);
+  auto i =
+      std::find(std::begin(invalid_reasons), std::end(invalid_reasons), field);
   return i == std::end(invalid_reasons)
              ? invalid_reason_count - 1
              : static_cast<size_t>(i - std::begin(invalid_reasons));

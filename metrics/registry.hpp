@@ -47,18 +47,42 @@ constexpr std::array<std::string_view, 2> kind_names = {"notify", "soa"};
 /// The `detail` values a request can end with (docs/protocol.md), plus
 /// "acknowledged" for answered NOTIFYs and "other" for anything new.
 inline constexpr std::string_view detail_names[] = {
-    "matched",          "newer",               "lower serial",
-    "serial undefined", "timeout",             "port unreachable",
-    "host unreachable", "network unreachable", "send not permitted",
-    "address family not supported", "send failed", "truncated",
-    "not authoritative", "no SOA",             "multiple SOA",
-    "malformed answer", "shutdown",            "acknowledged",
-    "rcode NOERROR",    "rcode FORMERR",       "rcode SERVFAIL",
-    "rcode NXDOMAIN",   "rcode NOTIMP",        "rcode REFUSED",
-    "rcode YXDOMAIN",   "rcode YXRRSET",       "rcode NXRRSET",
-    "rcode NOTAUTH",    "rcode NOTZONE",       "rcode RCODE11",
-    "rcode RCODE12",    "rcode RCODE13",       "rcode RCODE14",
-    "rcode RCODE15",    "rcode UNKNOWN",       "other"};
+    "matched",
+    "newer",
+    "lower serial",
+    "serial undefined",
+    "timeout",
+    "port unreachable",
+    "host unreachable",
+    "network unreachable",
+    "send not permitted",
+    "address family not supported",
+    "send failed",
+    "truncated",
+    "not authoritative",
+    "no SOA",
+    "multiple SOA",
+    "malformed answer",
+    "shutdown",
+    "acknowledged",
+    "rcode NOERROR",
+    "rcode FORMERR",
+    "rcode SERVFAIL",
+    "rcode NXDOMAIN",
+    "rcode NOTIMP",
+    "rcode REFUSED",
+    "rcode YXDOMAIN",
+    "rcode YXRRSET",
+    "rcode NXRRSET",
+    "rcode NOTAUTH",
+    "rcode NOTZONE",
+    "rcode RCODE11",
+    "rcode RCODE12",
+    "rcode RCODE13",
+    "rcode RCODE14",
+    "rcode RCODE15",
+    "rcode UNKNOWN",
+    "other"};
 constexpr size_t detail_count = std::size(detail_names);
 
 /// Index of `detail` in detail_names ("other" when unknown).
@@ -67,9 +91,9 @@ size_t detail_index(std::string_view detail) noexcept;
 /// The fields an invalid cast can be blamed on (the first word of its
 /// error), plus "other".
 inline constexpr std::string_view invalid_reasons[] = {
-    "frame",          "method",      "context",    "domain",
+    "frame",          "method",        "context",     "domain",
     "domain.name",    "domain.serial", "destination", "timeout",
-    "retry_interval", "max_retries", "request_id", "other"};
+    "retry_interval", "max_retries",   "request_id",  "other"};
 constexpr size_t invalid_reason_count = std::size(invalid_reasons);
 
 /// Index of the reason of a decode error message in invalid_reasons.
@@ -79,8 +103,7 @@ size_t invalid_reason_index(std::string_view error) noexcept;
 struct registry {
   std::array<std::atomic<uint64_t>, 2> casts{}; ///< by method
   /// Requests ended, by method, status (0 SUCCESS, 1 ERROR) and detail.
-  std::array<std::array<std::array<std::atomic<uint64_t>, detail_count>, 2>,
-             2>
+  std::array<std::array<std::array<std::atomic<uint64_t>, detail_count>, 2>, 2>
       ended{};
   std::array<std::atomic<uint64_t>, 2> queries{};  ///< sent, by kind
   std::array<std::atomic<uint64_t>, 16> rcodes{};  ///< accepted replies

@@ -9,15 +9,15 @@ namespace minidns {
 
 /// Counters of the UDP thread, readable from any thread.
 struct udp_io_stats {
-  uint64_t sent = 0;        ///< queries handed to the kernel
-  uint64_t send_errors = 0; ///< queries the kernel refused
-  uint64_t received = 0;    ///< datagrams read
-  uint64_t accepted = 0;    ///< replies matched to an attempt
-  uint64_t unmatched = 0;   ///< no attempt with that socket, source, ID
-  uint64_t mismatched = 0;  ///< matched ID but failed the reply check
-  uint64_t icmp = 0;        ///< ICMP errors that ended an attempt early
+  uint64_t sent = 0;           ///< queries handed to the kernel
+  uint64_t send_errors = 0;    ///< queries the kernel refused
+  uint64_t received = 0;       ///< datagrams read
+  uint64_t accepted = 0;       ///< replies matched to an attempt
+  uint64_t unmatched = 0;      ///< no attempt with that socket, source, ID
+  uint64_t mismatched = 0;     ///< matched ID but failed the reply check
+  uint64_t icmp = 0;           ///< ICMP errors that ended an attempt early
   uint64_t icmp_unmatched = 0; ///< ICMP errors about no attempt of ours
-  uint64_t send_waits = 0;  ///< times a full socket buffer made sends wait
+  uint64_t send_waits = 0;     ///< times a full socket buffer made sends wait
 };
 
 /// Counters of the ZeroMQ thread, readable from any thread.
@@ -28,10 +28,10 @@ struct zmq_bridge_stats {
   uint64_t undeliverable = 0;  ///< replies dropped: pool manager gone
   uint64_t held = 0;           ///< replies waiting for a pool manager now
   uint64_t held_delivered = 0; ///< held replies delivered on reconnection
-  uint64_t refused = 0;   ///< connections refused: handshake or CURVE key
-  uint64_t connected = 0; ///< pool manager connections now
-  uint64_t in_flight = 0; ///< requests running plus replies queued
-  uint64_t max_in_flight = 0; ///< the limit (minidns.max-in-flight)
+  uint64_t refused = 0;        ///< connections refused: handshake or CURVE key
+  uint64_t connected = 0;      ///< pool manager connections now
+  uint64_t in_flight = 0;      ///< requests running plus replies queued
+  uint64_t max_in_flight = 0;  ///< the limit (minidns.max-in-flight)
   /// Times casts were left in ZeroMQ because attempt timers ran late.
   uint64_t intake_pauses = 0;
 };

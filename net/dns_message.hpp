@@ -10,7 +10,8 @@ namespace minidns::net {
 
 /// The two kinds of query minidns sends.
 enum class query_kind : uint8_t {
-  notify, ///< opcode NOTIFY (4), AA set, QR and RD clear, question <zone> IN SOA
+  notify, ///< opcode NOTIFY (4), AA set, QR and RD clear, question <zone> IN
+          ///< SOA
   soa,    ///< opcode QUERY (0), all flags clear, question <zone> IN SOA
 };
 

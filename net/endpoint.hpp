@@ -27,7 +27,8 @@ struct endpoint {
 
   /// Reads an AF_INET or AF_INET6 address; nullopt for any other family.
   /// IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) come back as IPv4.
-  static std::optional<endpoint> from_sockaddr(const sockaddr* sa, unsigned len);
+  static std::optional<endpoint> from_sockaddr(const sockaddr* sa,
+                                               unsigned len);
 
   friend bool operator==(const endpoint& a, const endpoint& b) noexcept {
     return a.v6 == b.v6 && a.port == b.port && a.addr == b.addr;

@@ -16,8 +16,8 @@ constexpr std::string_view z85_alphabet =
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
     s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' ||
-                        s.back() == '\r'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
     s.remove_suffix(1);
   return s;
 }
@@ -60,8 +60,8 @@ std::string each_line(std::string_view text, F f) {
     ++n;
     auto nl = text.find('\n');
     auto line = trim(text.substr(0, nl));
-    text = nl == std::string_view::npos ? std::string_view{}
-                                        : text.substr(nl + 1);
+    text =
+        nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     // '#' is a Z85 digit too, but too big to start a 32-bit group: no key
     // starts with it.
     if (line.empty() || line.front() == '#')
@@ -131,8 +131,7 @@ key_list parse_key_list(std::string_view text) {
     if (!is_z85_key(e.value))
       return at_line(n, "not a 40-character Z85 CURVE public key: " +
                             quoted(e.value.substr(0, 60)));
-    if (std::find(out.keys.begin(), out.keys.end(), e.value) ==
-        out.keys.end())
+    if (std::find(out.keys.begin(), out.keys.end(), e.value) == out.keys.end())
       out.keys.emplace_back(e.value);
     return std::string{};
   });

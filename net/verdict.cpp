@@ -1,8 +1,8 @@
 #include "net/verdict.hpp"
 
-#include <cerrno>
-
 #include "net/serial.hpp"
+
+#include <cerrno>
 
 namespace minidns::net {
 

@@ -2,10 +2,10 @@
 /// What an accepted reply means for a request: the RFC 1996 / RFC 1982
 /// decisions, separate from timers and sockets.
 
+#include "net/dns_message.hpp"
+
 #include <cstdint>
 #include <string_view>
-
-#include "net/dns_message.hpp"
 
 namespace minidns::net {
 

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake ninja-build pkg-config ccache
+  build-essential cmake ninja-build pkg-config ccache clang-format
   libcaf-dev libldns-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   libspdlog-dev libgtest-dev libgmock-dev libcpp-httplib-dev libcli11-dev
   # the Python client (python/), also used by the tests

@@ -2,9 +2,9 @@
 /// checks that they caught up (SOA serials, RFC 1982), driven by pool
 /// managers over ZeroMQ.
 
-#include "config/settings.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/service.hpp"
+#include "config/settings.hpp"
 
 #include <caf/all.hpp>
 #include <csignal>

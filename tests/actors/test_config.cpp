@@ -147,7 +147,7 @@ TEST(Config, BooleansTakeTrueOrFalseOnTheCommandLine) {
 
 TEST(Config, AllowlistIsParsedAndChecked) {
   auto path = write_temp(
-    "[minidns]\nallow-destinations=[\"192.0.2.0/24\", \"2001:db8::/32\"]\n");
+      "[minidns]\nallow-destinations=[\"192.0.2.0/24\", \"2001:db8::/32\"]\n");
   settings s;
   auto p = load({"--config-file=" + path}, &s);
   EXPECT_TRUE(p.empty()) << (p.empty() ? "" : p[0]);
@@ -157,9 +157,8 @@ TEST(Config, AllowlistIsParsedAndChecked) {
   EXPECT_FALSE(list.allows(*net::parse_destination("192.0.3.7", err)));
   EXPECT_TRUE(mentions(file_problems("[minidns]\nallow-destinations=5\n"),
                        "minidns.allow-destinations: expected a list"));
-  EXPECT_TRUE(
-    mentions(file_problems("[minidns]\nallow-destinations=[1]\n"),
-             "minidns.allow-destinations: expected a list"));
+  EXPECT_TRUE(mentions(file_problems("[minidns]\nallow-destinations=[1]\n"),
+                       "minidns.allow-destinations: expected a list"));
   settings bad;
   bad.allow_destinations = {"192.0.2.0/24", "nonsense"};
   EXPECT_TRUE(mentions(validate(bad), "minidns.allow-destinations: not an IP"));
@@ -203,10 +202,10 @@ TEST(Config, CurveProblemsNameTheSetting) {
   EXPECT_TRUE(mentions(load({"--minidns.curve-key-file=/nonexistent/k",
                              "--minidns.curve-clients-file=" + clients}),
                        "minidns.curve-key-file: cannot read '/nonexistent/k'"));
-  EXPECT_TRUE(mentions(load({"--minidns.curve-key-file=" + pub_only,
-                             "--minidns.curve-clients-file=" + clients}),
-                       "minidns.curve-key-file: " + pub_only +
-                           ": no secret-key line"));
+  EXPECT_TRUE(
+      mentions(load({"--minidns.curve-key-file=" + pub_only,
+                     "--minidns.curve-clients-file=" + clients}),
+               "minidns.curve-key-file: " + pub_only + ": no secret-key line"));
   EXPECT_TRUE(mentions(load({"--minidns.curve-key-file=" + keys,
                              "--minidns.curve-clients-file=" + empty}),
                        "minidns.curve-clients-file: " + empty + ": no keys"));
@@ -217,9 +216,9 @@ TEST(Config, CurveProblemsNameTheSetting) {
 
 TEST(Config, ReplyHoldIsChecked) {
   settings s;
-  EXPECT_TRUE(load({"--minidns.reply-hold=5s", "--minidns.reply-hold-max=7"},
-                   &s)
-                  .empty());
+  EXPECT_TRUE(
+      load({"--minidns.reply-hold=5s", "--minidns.reply-hold-max=7"}, &s)
+          .empty());
   EXPECT_EQ(s.reply_hold, std::chrono::seconds(5));
   EXPECT_EQ(s.reply_hold_max, 7u);
   EXPECT_TRUE(mentions(load({"--minidns.reply-hold=25h"}),

@@ -212,10 +212,10 @@ TEST_F(RequestTest, PollSendsOneSoaQueryAtOnce) {
 }
 
 TEST_F(RequestTest, StartedRequestSendsAttemptOneBeforeItsActorRuns) {
-  req = start_request(sys, 9,
-                      make_cast(messages::method::poll_for_serial_number, 100,
-                                1.0, 0.5, 2),
-                      udp, sink);
+  req = start_request(
+      sys, 9,
+      make_cast(messages::method::poll_for_serial_number, 100, 1.0, 0.5, 2),
+      udp, sink);
   // Attempt 1 went out from this thread, and nothing was scheduled.
   ASSERT_EQ(attempts(), 1u);
   EXPECT_EQ(udp_seen->queries[0].attempt, 1u);
@@ -231,10 +231,10 @@ TEST_F(RequestTest, StartedRequestSendsAttemptOneBeforeItsActorRuns) {
 }
 
 TEST_F(RequestTest, StartedRequestRetriesAfterItsFirstTimeout) {
-  req = start_request(sys, 9,
-                      make_cast(messages::method::poll_for_serial_number, 100,
-                                1.0, 0.5, 1),
-                      udp, sink);
+  req = start_request(
+      sys, 9,
+      make_cast(messages::method::poll_for_serial_number, 100, 1.0, 0.5, 1),
+      udp, sink);
   advance(std::chrono::milliseconds(1499));
   EXPECT_EQ(attempts(), 1u);
   advance(std::chrono::milliseconds(1));

@@ -69,16 +69,16 @@ TEST(LeanClock, RequestTimeoutsDelayedMessagesAndIdleTimeoutsStillFire) {
     auto idle = sys.spawn(
         [](caf::event_based_actor* a, caf::actor reporter) {
           return caf::behavior{[](int) {},
-                               caf::after(std::chrono::milliseconds(5)) >> [=] {
-                                 a->send(reporter, tick_atom::value);
-                                 a->quit();
-                               }};
+                               caf::after(std::chrono::milliseconds(5)) >>
+                                   [=] {
+                                     a->send(reporter, tick_atom::value);
+                                     a->quit();
+                                   }};
         },
         reporter);
     self->monitor(idle);
     int seen = 0;
-    self->receive_for(seen, 2)([](tick_atom) {},
-                               [](const caf::down_msg&) {});
+    self->receive_for(seen, 2)([](tick_atom) {}, [](const caf::down_msg&) {});
     EXPECT_EQ(seen, 2);
     anon_send_exit(silent, caf::exit_reason::user_shutdown);
   }

@@ -275,22 +275,23 @@ TEST_F(UdpIo, WokenActorsRunOnTheUdpThreadAndTheirQueriesGoOutAtOnce) {
   auto port = server.port;
   // (It takes the port as an argument: CAF 0.17.6's init function for an
   // actor without arguments dereferences a null shared_ptr.)
-  auto probe = sys.spawn([=](caf::event_based_actor* a,
-                             std::shared_ptr<query_port> ports)
-                             -> caf::behavior {
-    return {[=](timeout_atom, uint32_t attempt) {
-      char name[16] = {};
-      pthread_getname_np(pthread_self(), name, sizeof(name));
-      if (attempt == 1)
-        ports->query(caf::actor_cast<caf::strong_actor_ptr>(a),
-                     make_query(2, port, 20ms));
-      a->send(me, std::string(name), attempt);
-      if (attempt == 2)
-        a->quit();
-    }};
-  }, port_);
+  auto probe = sys.spawn(
+      [=](caf::event_based_actor* a,
+          std::shared_ptr<query_port> ports) -> caf::behavior {
+        return {[=](timeout_atom, uint32_t attempt) {
+          char name[16] = {};
+          pthread_getname_np(pthread_self(), name, sizeof(name));
+          if (attempt == 1)
+            ports->query(caf::actor_cast<caf::strong_actor_ptr>(a),
+                         make_query(2, port, 20ms));
+          a->send(me, std::string(name), attempt);
+          if (attempt == 2)
+            a->quit();
+        }};
+      },
+      port_);
   port_->query(caf::actor_cast<caf::strong_actor_ptr>(probe),
-                make_query(1, port, 20ms));
+               make_query(1, port, 20ms));
   std::vector<std::pair<std::string, uint32_t>> seen;
   for (int i = 0; i < 2; ++i)
     self->receive(

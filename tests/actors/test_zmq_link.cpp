@@ -83,9 +83,9 @@ TEST(ZmqLink, CastsWaitWhileAttemptTimersRunLate) {
   zmq::socket_t dealer{ctx, zmq::socket_type::dealer};
   dealer.set(zmq::sockopt::linger, 0);
   dealer.connect(bound_endpoint(*link));
-  auto cast = messages::encode_cast(messages::method::poll_for_serial_number,
-                                    "example.com.", 1, "192.0.2.1", 5.0, 1.0,
-                                    0);
+  auto cast =
+      messages::encode_cast(messages::method::poll_for_serial_number,
+                            "example.com.", 1, "192.0.2.1", 5.0, 1.0, 0);
   dealer.send(zmq::buffer(cast));
 
   // The link keeps looking at the lag (every millisecond while it is high)

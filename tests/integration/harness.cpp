@@ -322,8 +322,7 @@ int daemon_process::stop(int sig, milliseconds timeout) {
 pool_manager::pool_manager(const std::string& endpoint, int rcvhwm)
     : pool_manager(endpoint, pm_options{rcvhwm, {}, {}, {}, {}}) {}
 
-pool_manager::pool_manager(const std::string& endpoint,
-                           const pm_options& opts)
+pool_manager::pool_manager(const std::string& endpoint, const pm_options& opts)
     : ctx_(1), sock_(ctx_, zmq::socket_type::dealer) {
   sock_.set(zmq::sockopt::linger, 0);
   sock_.set(zmq::sockopt::rcvhwm, opts.rcvhwm);

@@ -27,8 +27,7 @@ TEST_F(Config, HelpShowsMinidnsSettingsAndExitsZero) {
   for (const char* want :
        {"--minidns.max-in-flight=100000", "--minidns.reply-hold=60s",
         "--minidns.metrics-endpoint=\"\"", "config/minidns.ini"})
-    EXPECT_NE(res.out.find(want), std::string::npos) << want << "\n"
-                                                     << res.out;
+    EXPECT_NE(res.out.find(want), std::string::npos) << want << "\n" << res.out;
 }
 
 TEST_F(Config, MaxInFlightZeroIsRefused) {

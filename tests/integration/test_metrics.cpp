@@ -81,9 +81,9 @@ TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
   ASSERT_TRUE(r.wait_for_count("silent.test.", 2, reply_wait));
   auto during = scrape();
   EXPECT_EQ(value(during, "minidns_requests_in_flight"), 2);
-  EXPECT_EQ(value(during,
-                  "minidns_casts_total{method=\"poll_for_serial_number\"}"),
-            2);
+  EXPECT_EQ(
+      value(during, "minidns_casts_total{method=\"poll_for_serial_number\"}"),
+      2);
 
   // Three polls that succeed (one after a forged reply), one that times
   // out after two attempts, a notify answered, a notify refused, two
@@ -93,8 +93,8 @@ TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
     ASSERT_TRUE(got);
     EXPECT_EQ(got->r.status, "SUCCESS") << got->json();
   }
-  auto got = poll_once(*pm, poll_cast("silent.test.", 1, r.destination(),
-                                      0.05, 0, 1));
+  auto got =
+      poll_once(*pm, poll_cast("silent.test.", 1, r.destination(), 0.05, 0, 1));
   ASSERT_TRUE(got);
   EXPECT_EQ(got->r.status, "ERROR");
   pm->send(notify_cast("n.test.", r.destination()));
@@ -127,8 +127,7 @@ TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
   EXPECT_EQ(value(after, "minidns_casts_total{" + poll + "}"), 2 + 4 + 1);
   EXPECT_EQ(value(after, "minidns_casts_total{" + notify + "}"), 2);
   EXPECT_EQ(value(after, "minidns_invalid_casts_total{reason=\"frame\"}"), 1);
-  EXPECT_EQ(value(after, "minidns_invalid_casts_total{reason=\"timeout\"}"),
-            1);
+  EXPECT_EQ(value(after, "minidns_invalid_casts_total{reason=\"timeout\"}"), 1);
   EXPECT_EQ(value(after, "minidns_requests_total{" + poll +
                              ",status=\"SUCCESS\",detail=\"matched\"}"),
             3 + 1); // and the barrier
@@ -161,9 +160,8 @@ TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
             2);
   // (Present; its value depends on how busy the machine is.)
   EXPECT_GE(value(after, "minidns_cast_intake_pauses_total"), 0);
-  EXPECT_EQ(value(after,
-                  "minidns_request_duration_seconds_count{" + poll + "}"),
-            5);
+  EXPECT_EQ(
+      value(after, "minidns_request_duration_seconds_count{" + poll + "}"), 5);
   EXPECT_EQ(value(after, "minidns_request_duration_seconds_bucket{" + poll +
                              ",le=\"+Inf\"}"),
             5);

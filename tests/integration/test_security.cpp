@@ -77,11 +77,11 @@ protected:
 
 TEST_F(Curve, ListedKeyGetsItsStatus) {
   start_curve();
-  EXPECT_TRUE(mdns->wait_for_line("CURVE on: 1 pool manager key(s) allowed",
-                                  0ms));
+  EXPECT_TRUE(
+      mdns->wait_for_line("CURVE on: 1 pool manager key(s) allowed", 0ms));
   responder r;
-  auto got = poll_once(*pm, poll_cast("ok.test.", 1, r.destination(), 1.0, 0,
-                                      0, mp_str("listed")));
+  auto got = poll_once(*pm, poll_cast("ok.test.", 1, r.destination(), 1.0, 0, 0,
+                                      mp_str("listed")));
   ASSERT_TRUE(got);
   EXPECT_EQ(got->r.status, "SUCCESS") << got->json();
   EXPECT_EQ(got->r.raw_request_id, mp_str("listed"));
@@ -94,8 +94,8 @@ TEST_F(Curve, UnlistedKeyIsRefusedAndNothingIsSent) {
   pool_manager intruder(mdns->endpoint(), client_options(stranger.keys));
   intruder.send(poll_cast("intruder.test.", 1, r.destination()));
   std::string line;
-  ASSERT_TRUE(mdns->wait_for_line("refused a pool manager from", reply_wait,
-                                  &line));
+  ASSERT_TRUE(
+      mdns->wait_for_line("refused a pool manager from", reply_wait, &line));
   EXPECT_NE(line.find(stranger.keys.public_key), std::string::npos) << line;
   EXPECT_NE(line.find("not in minidns.curve-clients-file"), std::string::npos);
   // The listed pool manager still works, and by the time its poll is
@@ -113,8 +113,8 @@ TEST_F(Curve, PlainConnectionIsRefused) {
   responder r;
   pool_manager plain(mdns->endpoint());
   plain.send(poll_cast("plain.test.", 1, r.destination()));
-  ASSERT_TRUE(mdns->wait_for_line("failed the ZeroMQ CURVE handshake",
-                                  reply_wait));
+  ASSERT_TRUE(
+      mdns->wait_for_line("failed the ZeroMQ CURVE handshake", reply_wait));
   EXPECT_TRUE(barrier(r).empty());
   EXPECT_EQ(r.count_for("plain.test."), 0u);
   EXPECT_FALSE(plain.receive_raw(0ms));
@@ -128,8 +128,8 @@ TEST_F(Curve, WrongServerKeyIsRefused) {
   o.server_key = other.keys.public_key; // not minidns's key
   pool_manager confused(mdns->endpoint(), o);
   confused.send(poll_cast("confused.test.", 1, r.destination()));
-  ASSERT_TRUE(mdns->wait_for_line("failed the ZeroMQ CURVE handshake",
-                                  reply_wait));
+  ASSERT_TRUE(
+      mdns->wait_for_line("failed the ZeroMQ CURVE handshake", reply_wait));
   EXPECT_TRUE(barrier(r).empty());
   EXPECT_EQ(r.count_for("confused.test."), 0u);
 }
@@ -195,10 +195,11 @@ TEST_F(Curve, BadKeyFilesStopTheStart) {
   auto k = keygen("pair");
   auto clients = temp_path("clients");
   std::ofstream(clients) << k.keys.public_key << "\n";
-  auto res = run_program({minidns_binary, "--minidns.endpoint=tcp://127.0.0.1:*",
-                          "--minidns.curve-key-file=" + k.path + ".pub",
-                          "--minidns.curve-clients-file=" + clients},
-                         10000ms);
+  auto res =
+      run_program({minidns_binary, "--minidns.endpoint=tcp://127.0.0.1:*",
+                   "--minidns.curve-key-file=" + k.path + ".pub",
+                   "--minidns.curve-clients-file=" + clients},
+                  10000ms);
   EXPECT_EQ(res.status, 2);
   EXPECT_NE(res.err.find("minidns.curve-key-file: "), std::string::npos)
       << res.err;

@@ -30,7 +30,7 @@ TEST(Keys, Z85Check) {
   EXPECT_FALSE(is_z85_key(std::string(39, 'a') + "\""));
   // Five '#' (84 each) encode more than 32 bits.
   EXPECT_FALSE(is_z85_key("#####" + std::string(35, '0')));
-  EXPECT_TRUE(is_z85_key("%nSc0" + std::string(35, '0'))); // 2^32 - 1
+  EXPECT_TRUE(is_z85_key("%nSc0" + std::string(35, '0')));  // 2^32 - 1
   EXPECT_FALSE(is_z85_key("%nSc1" + std::string(35, '0'))); // 2^32
 }
 

@@ -12,16 +12,14 @@ using namespace minidns::metrics;
 TEST(Metrics, DetailAndReasonIndexes) {
   EXPECT_EQ(detail_names[detail_index("matched")], "matched");
   EXPECT_EQ(detail_names[detail_index("rcode REFUSED")], "rcode REFUSED");
-  EXPECT_EQ(detail_names[detail_index("port unreachable")],
-            "port unreachable");
+  EXPECT_EQ(detail_names[detail_index("port unreachable")], "port unreachable");
   EXPECT_EQ(detail_names[detail_index("something new")], "other");
   EXPECT_EQ(invalid_reasons[invalid_reason_index("timeout: must be > 0")],
             "timeout");
   EXPECT_EQ(invalid_reasons[invalid_reason_index("domain.name: empty label")],
             "domain.name");
   EXPECT_EQ(invalid_reasons[invalid_reason_index("frame is empty")], "frame");
-  EXPECT_EQ(invalid_reasons[invalid_reason_index("frame: truncated")],
-            "frame");
+  EXPECT_EQ(invalid_reasons[invalid_reason_index("frame: truncated")], "frame");
   EXPECT_EQ(invalid_reasons[invalid_reason_index("weird-key: duplicate key")],
             "other");
   EXPECT_EQ(invalid_reasons[invalid_reason_index("")], "other");
@@ -47,8 +45,7 @@ TEST(Metrics, HistogramBucketsAreCumulativeInTheText) {
   EXPECT_TRUE(has(b + "le=\"+Inf\"} 5"));
   EXPECT_TRUE(has("minidns_dns_round_trip_seconds_count{kind=\"soa\"} 5"));
   EXPECT_TRUE(has("minidns_dns_round_trip_seconds_sum{kind=\"soa\"} 100.0042"));
-  EXPECT_TRUE(
-      has("minidns_dns_round_trip_seconds_count{kind=\"notify\"} 0"));
+  EXPECT_TRUE(has("minidns_dns_round_trip_seconds_count{kind=\"notify\"} 0"));
 }
 
 TEST(Metrics, RequestsShowUsualOutcomesAndSeenOnes) {
@@ -57,8 +54,10 @@ TEST(Metrics, RequestsShowUsualOutcomesAndSeenOnes) {
   r->request_ended(method_label::poll, false, "lower serial");
   r->request_ended(method_label::notify, false, "surprise");
   auto page = render(*r, {}, {});
-  const std::string p = "minidns_requests_total{method=\"poll_for_serial_number\",";
-  const std::string n = "minidns_requests_total{method=\"notify_zone_changed\",";
+  const std::string p =
+      "minidns_requests_total{method=\"poll_for_serial_number\",";
+  const std::string n =
+      "minidns_requests_total{method=\"notify_zone_changed\",";
   EXPECT_NE(page.find(p + "status=\"ERROR\",detail=\"lower serial\"} 2\n"),
             std::string::npos)
       << page;
