@@ -7,7 +7,7 @@
 /// timeout: a heap allocation and a push into a 64-entry ring that blocks
 /// the ending worker while the clock thread catches up. With one actor per
 /// request that was about 12% of minidns's CPU per poll (perf, bench/).
-/// Request actors never set CAF timeouts (their attempt timers live in the
+/// Request actors never set CAF timeouts (both their timers live in the
 /// UDP thread), so for them the cancellation is pure cost.
 
 #include <cstdint>

@@ -132,7 +132,7 @@ TEST_F(Service, SlowReaderGetsEveryReply) {
 }
 
 // Replies that cannot be sent at once wait in a queue per pool manager
-// (actors/zmq_bridge.cpp, zmq_link::send_reply): a pool manager that stops
+// (actors/zmq/reply_router.cpp): a pool manager that stops
 // reading (slow, hung, or stuck but still connected) holds up only its own
 // replies. Other pool managers keep getting theirs.
 TEST_F(Service, SlowPoolManagerDoesNotStallOthers) {
