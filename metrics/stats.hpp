@@ -3,6 +3,7 @@
 /// structs: read by the daemon's summary line and by the Prometheus
 /// renderer, which need no CAF.
 
+#include <atomic>
 #include <cstdint>
 
 namespace minidns {
@@ -18,6 +19,35 @@ struct udp_io_stats {
   uint64_t icmp = 0;           ///< ICMP errors that ended an attempt early
   uint64_t icmp_unmatched = 0; ///< ICMP errors about no attempt of ours
   uint64_t send_waits = 0;     ///< times a full socket buffer made sends wait
+};
+
+/// The UDP thread's counters as it keeps them: relaxed atomics that any
+/// thread may read.
+struct udp_io_counters {
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> send_errors{0};
+  std::atomic<uint64_t> received{0};
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> unmatched{0};
+  std::atomic<uint64_t> mismatched{0};
+  std::atomic<uint64_t> icmp{0};
+  std::atomic<uint64_t> icmp_unmatched{0};
+  std::atomic<uint64_t> send_waits{0};
+
+  /// Adds `n` to `c`.
+  static void add(std::atomic<uint64_t>& c, uint64_t n = 1) {
+    c.fetch_add(n, std::memory_order_relaxed);
+  }
+
+  /// A copy of the counters now.
+  udp_io_stats read() const {
+    auto get = [](const std::atomic<uint64_t>& c) {
+      return c.load(std::memory_order_relaxed);
+    };
+    return {get(sent),     get(send_errors),    get(received),
+            get(accepted), get(unmatched),      get(mismatched),
+            get(icmp),     get(icmp_unmatched), get(send_waits)};
+  }
 };
 
 /// Counters of the ZeroMQ thread, readable from any thread.

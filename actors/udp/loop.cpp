@@ -31,17 +31,15 @@ namespace minidns {
 
 namespace {
 
-/// Datagrams per recvmmsg/sendmmsg call.
+/// Datagrams per sendmmsg call.
 constexpr size_t batch = 64;
 /// recvmmsg calls per socket and wake-up (up to 1,024 datagrams).
 constexpr int max_read_rounds = 16;
-/// Replies to queries without EDNS fit in 512 bytes; room for servers that
-/// send more anyway, so that a big reply is checked rather than cut.
-constexpr size_t recv_buffer = 4096;
 /// epoll tag of the wake-up eventfd (sockets are tagged by index).
 constexpr uint32_t wake_tag = UINT32_MAX;
 
 using steady = std::chrono::steady_clock;
+using table = attempt_table<caf::strong_actor_ptr>;
 // The lag and asleep_since_ns_ keep steady_clock ticks as nanoseconds.
 static_assert(std::is_same_v<steady::duration, std::chrono::nanoseconds>);
 
@@ -161,19 +159,7 @@ public:
     return lag_ns_.load(std::memory_order_relaxed);
   }
 
-  udp_io_stats read_stats() const {
-    udp_io_stats s;
-    s.sent = sent_.load(std::memory_order_relaxed);
-    s.send_errors = send_errors_.load(std::memory_order_relaxed);
-    s.received = received_.load(std::memory_order_relaxed);
-    s.accepted = accepted_.load(std::memory_order_relaxed);
-    s.unmatched = unmatched_.load(std::memory_order_relaxed);
-    s.mismatched = mismatched_.load(std::memory_order_relaxed);
-    s.icmp = icmp_.load(std::memory_order_relaxed);
-    s.icmp_unmatched = icmp_unmatched_.load(std::memory_order_relaxed);
-    s.send_waits = send_waits_.load(std::memory_order_relaxed);
-    return s;
-  }
+  udp_io_stats read_stats() const { return count_.read(); }
 
 private:
   // -- the loop ------------------------------------------------------------
@@ -187,7 +173,7 @@ private:
       if (!more)
         asleep_since_ns_.store(steady::now().time_since_epoch().count(),
                                std::memory_order_relaxed);
-      int n = wait_events(events, 64, more);
+      int n = wait(events, 64, more);
       asleep_since_ns_.store(0, std::memory_order_relaxed);
       if (n < 0) {
         if (errno == EINTR)
@@ -233,10 +219,9 @@ private:
     }
   }
 
-  /// epoll_wait until the next timer is due, to the nanosecond
-  /// (epoll_pwait2, Linux 5.11): timers fire on time, not up to a
-  /// millisecond late. `now`: do not sleep at all.
-  int wait_events(epoll_event* events, int max, bool now) {
+  /// Waits on epoll until the next timer is due (to the nanosecond);
+  /// `now`: does not sleep at all.
+  int wait(epoll_event* events, int max, bool now) {
     auto next = timers_.next_due();
     int64_t left = -1; // ns; -1: for ever
     if (now)
@@ -244,18 +229,7 @@ private:
     else if (next)
       left = std::clamp<int64_t>((*next - steady::now()).count(), 0,
                                  int64_t{60} * 1'000'000'000);
-    if (have_pwait2_) {
-      timespec ts{static_cast<time_t>(left / 1'000'000'000),
-                  static_cast<long>(left % 1'000'000'000)};
-      int n = ::epoll_pwait2(epoll_, events, max, left < 0 ? nullptr : &ts,
-                             nullptr);
-      if (n >= 0 || errno != ENOSYS)
-        return n;
-      have_pwait2_ = false; // an older kernel
-    }
-    // Milliseconds, rounded up.
-    int ms = left < 0 ? -1 : static_cast<int>((left + 999'999) / 1'000'000);
-    return ::epoll_wait(epoll_, events, max, ms);
+    return wait_events(epoll_, events, max, left);
   }
 
   /// Tells the owners of timers that are due. Timers of requests that
@@ -386,7 +360,7 @@ private:
       if (err == EINTR)
         continue;
       if (err == EAGAIN || err == EWOULDBLOCK) {
-        send_waits_.fetch_add(1, std::memory_order_relaxed);
+        udp_io_counters::add(count_.send_waits);
         out.erase(out.begin(), out.begin() + static_cast<ptrdiff_t>(off));
         wait_for_room(idx, true);
         return;
@@ -407,7 +381,7 @@ private:
 
   /// Datagram `o` is on its way: count it and start its attempt's timer.
   void left(const outgoing& o) {
-    sent_.fetch_add(1, std::memory_order_relaxed);
+    udp_io_counters::add(count_.sent);
     metrics::add(metrics::global().queries[static_cast<size_t>(o.kind)]);
     if (o.timeout_ns > 0 && attempts_.find_request(o.token) != nullptr)
       timers_.schedule({steady::now() + std::chrono::nanoseconds(o.timeout_ns),
@@ -436,33 +410,20 @@ private:
   /// it is matched like a reply, by socket, destination and ID; a match
   /// ends that attempt as failed (never the request: ICMP can be forged).
   void read_errors(uint32_t idx) {
+    icmp_error e;
     for (int i = 0; i < 64; ++i) {
-      uint8_t data[net::max_query_size];
-      sockaddr_storage to{};
-      alignas(cmsghdr) char control[256];
-      iovec iov{data, sizeof(data)};
-      msghdr mh{};
-      mh.msg_name = &to;
-      mh.msg_namelen = sizeof(to);
-      mh.msg_iov = &iov;
-      mh.msg_iovlen = 1;
-      mh.msg_control = control;
-      mh.msg_controllen = sizeof(control);
-      auto n = ::recvmsg(sockets_[idx].fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
-      if (n < 0) {
-        if (errno == EINTR)
-          continue;
+      auto r = read_error_queue(sockets_[idx].fd, e);
+      if (r == error_queue::empty)
         return;
-      }
-      auto e = parse_icmp_error(mh, data, static_cast<size_t>(n));
-      auto m = e ? attempts_.find(wire_key{e->peer, idx, e->id})
-                 : decltype(attempts_.find(wire_key{})){};
+      auto m = r == error_queue::ours
+                   ? attempts_.find(wire_key{e.peer, idx, e.id})
+                   : table::match{};
       if (!m) {
-        icmp_unmatched_.fetch_add(1, std::memory_order_relaxed);
+        udp_io_counters::add(count_.icmp_unmatched);
         continue;
       }
-      icmp_.fetch_add(1, std::memory_order_relaxed);
-      tell(m.req->owner, send_error_atom::value, m.att->number, e->err);
+      udp_io_counters::add(count_.icmp);
+      tell(m.req->owner, send_error_atom::value, m.att->number, e.err);
     }
   }
 
@@ -472,54 +433,33 @@ private:
   /// buffer while the thread sends (the kernel would drop them, and their
   /// requests would time out and resend).
   void receive(uint32_t idx) {
-    for (int round = 0; round < max_read_rounds; ++round)
-      if (receive_batch(idx) < static_cast<int>(batch))
+    for (int round = 0; round < max_read_rounds; ++round) {
+      auto n = reader_.read(sockets_[idx].fd);
+      udp_io_counters::add(count_.received, n);
+      for (size_t i = 0; i < n; ++i)
+        accept(idx, reader_.data(i), reader_.size(i), reader_.from(i));
+      if (n < datagram_reader::batch)
         return;
-  }
-
-  /// One recvmmsg on socket `idx`; the number of datagrams read.
-  int receive_batch(uint32_t idx) {
-    static thread_local std::vector<uint8_t> storage(batch * recv_buffer);
-    mmsghdr msgs[batch];
-    iovec iov[batch];
-    sockaddr_storage from[batch];
-    for (size_t i = 0; i < batch; ++i) {
-      iov[i] = {storage.data() + i * recv_buffer, recv_buffer};
-      msgs[i] = {};
-      msgs[i].msg_hdr.msg_name = &from[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    int n = ::recvmmsg(sockets_[idx].fd, msgs, batch, MSG_DONTWAIT, nullptr);
-    if (n <= 0)
-      return 0;
-    received_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
-    for (int i = 0; i < n; ++i)
-      accept(idx, storage.data() + static_cast<size_t>(i) * recv_buffer,
-             msgs[i].msg_len, msgs[i].msg_hdr);
-    return n;
   }
 
   /// Matches one datagram to an attempt and checks it; an accepted reply
   /// goes to the attempt's request.
-  void accept(uint32_t idx, const uint8_t* data, size_t len, const msghdr& mh) {
-    auto peer = net::endpoint::from_sockaddr(
-        static_cast<const sockaddr*>(mh.msg_name), mh.msg_namelen);
+  void accept(uint32_t idx, const uint8_t* data, size_t len,
+              const std::optional<net::endpoint>& peer) {
     wire_key key{peer.value_or(net::endpoint{}), idx, net::peek_id(data, len)};
-    auto m = peer && len >= 12 ? attempts_.find(key)
-                               : decltype(attempts_.find(key)){};
+    auto m = peer && len >= 12 ? attempts_.find(key) : table::match{};
     if (!m) {
-      unmatched_.fetch_add(1, std::memory_order_relaxed);
+      udp_io_counters::add(count_.unmatched);
       return;
     }
     auto info = net::check_reply(
         data, len, net::expected_reply{m.req->kind, key.id, m.req->qname});
     if (info.match != net::reply_match::accepted) {
-      mismatched_.fetch_add(1, std::memory_order_relaxed);
+      udp_io_counters::add(count_.mismatched);
       return;
     }
-    accepted_.fetch_add(1, std::memory_order_relaxed);
+    udp_io_counters::add(count_.accepted);
     auto& metrics = metrics::global();
     metrics::add(metrics.rcodes[info.rcode & 0xf]);
     metrics.rtt[static_cast<size_t>(m.req->kind)].observe(
@@ -546,7 +486,7 @@ private:
 
   /// Tells a request that its attempt failed to leave.
   void fail(const caf::strong_actor_ptr& owner, uint32_t attempt, int err) {
-    send_errors_.fetch_add(1, std::memory_order_relaxed);
+    udp_io_counters::add(count_.send_errors);
     tell(owner, send_error_atom::value, attempt, err);
   }
 
@@ -593,24 +533,16 @@ private:
 
   // Owned by the UDP thread.
   random_pool rng_;
-  attempt_table<caf::strong_actor_ptr> attempts_;
+  table attempts_;
+  datagram_reader reader_;
   timer_service timers_;
   std::unordered_map<uint32_t, std::vector<outgoing>> batches_;
 
-  std::atomic<uint64_t> sent_{0};
-  std::atomic<uint64_t> send_errors_{0};
-  std::atomic<uint64_t> received_{0};
-  std::atomic<uint64_t> accepted_{0};
-  std::atomic<uint64_t> unmatched_{0};
-  std::atomic<uint64_t> mismatched_{0};
-  std::atomic<uint64_t> icmp_{0};
-  std::atomic<uint64_t> icmp_unmatched_{0};
-  std::atomic<uint64_t> send_waits_{0};
+  udp_io_counters count_;
   std::atomic<int64_t> lag_ns_{0}; ///< see timer_lag_ns()
   /// When the thread went into epoll_wait with nothing left to do (steady
   /// clock ns), 0 while it works; see timer_lag_ns().
   std::atomic<int64_t> asleep_since_ns_{0};
-  bool have_pwait2_ = true; ///< until the kernel says ENOSYS
   std::function<int(int, mmsghdr*, unsigned)> sendmmsg_hook_;
   /// Runs woken request actors on this thread; null without an actor
   /// system in the options (then messages go through CAF's scheduler).

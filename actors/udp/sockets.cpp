@@ -8,8 +8,10 @@
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <stdexcept>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <vector>
 
 namespace minidns {
 
@@ -64,6 +66,98 @@ std::optional<icmp_error> parse_icmp_error(msghdr& mh, const uint8_t* data,
     return std::nullopt;
   return icmp_error{*peer, net::peek_id(data, len),
                     static_cast<int>(ee->ee_errno)};
+}
+
+error_queue read_error_queue(int fd, icmp_error& out) {
+  for (;;) {
+    uint8_t data[net::max_query_size];
+    sockaddr_storage to{};
+    alignas(cmsghdr) char control[256];
+    iovec iov{data, sizeof(data)};
+    msghdr mh{};
+    mh.msg_name = &to;
+    mh.msg_namelen = sizeof(to);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof(control);
+    auto n = ::recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return error_queue::empty;
+    }
+    auto e = parse_icmp_error(mh, data, static_cast<size_t>(n));
+    if (!e)
+      return error_queue::foreign;
+    out = *e;
+    return error_queue::ours;
+  }
+}
+
+namespace {
+
+/// Replies to queries without EDNS fit in 512 bytes; room for servers that
+/// send more anyway, so that a big reply is checked rather than cut.
+constexpr size_t recv_buffer = 4096;
+
+} // namespace
+
+struct datagram_reader::state {
+  std::vector<uint8_t> storage = std::vector<uint8_t>(batch * recv_buffer);
+  mmsghdr msgs[batch];
+  iovec iov[batch];
+  sockaddr_storage from[batch];
+};
+
+datagram_reader::datagram_reader() : st_(new state) {}
+
+datagram_reader::~datagram_reader() {
+  delete st_;
+}
+
+size_t datagram_reader::read(int fd) {
+  auto& s = *st_;
+  for (size_t i = 0; i < batch; ++i) {
+    s.iov[i] = {s.storage.data() + i * recv_buffer, recv_buffer};
+    s.msgs[i] = {};
+    s.msgs[i].msg_hdr.msg_name = &s.from[i];
+    s.msgs[i].msg_hdr.msg_namelen = sizeof(s.from[i]);
+    s.msgs[i].msg_hdr.msg_iov = &s.iov[i];
+    s.msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  int n = ::recvmmsg(fd, s.msgs, batch, MSG_DONTWAIT, nullptr);
+  return n <= 0 ? 0 : static_cast<size_t>(n);
+}
+
+const uint8_t* datagram_reader::data(size_t i) const {
+  return st_->storage.data() + i * recv_buffer;
+}
+
+size_t datagram_reader::size(size_t i) const {
+  return st_->msgs[i].msg_len;
+}
+
+std::optional<net::endpoint> datagram_reader::from(size_t i) const {
+  return net::endpoint::from_sockaddr(
+      reinterpret_cast<const sockaddr*>(&st_->from[i]),
+      st_->msgs[i].msg_hdr.msg_namelen);
+}
+
+int wait_events(int epoll_fd, epoll_event* events, int max, int64_t left_ns) {
+  // Whether the kernel has epoll_pwait2 (until it says ENOSYS).
+  static thread_local bool have_pwait2 = true;
+  if (have_pwait2) {
+    timespec ts{static_cast<time_t>(left_ns / 1'000'000'000),
+                static_cast<long>(left_ns % 1'000'000'000)};
+    int n = ::epoll_pwait2(epoll_fd, events, max, left_ns < 0 ? nullptr : &ts,
+                           nullptr);
+    if (n >= 0 || errno != ENOSYS)
+      return n;
+    have_pwait2 = false; // an older kernel
+  }
+  int ms = left_ns < 0 ? -1 : static_cast<int>((left_ns + 999'999) / 1'000'000);
+  return ::epoll_wait(epoll_fd, events, max, ms);
 }
 
 } // namespace minidns

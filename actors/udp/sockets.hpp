@@ -1,6 +1,7 @@
 #pragma once
-/// The UDP sockets themselves: opening one the way minidns needs it, and
-/// reading what an ICMP error in a socket's error queue says.
+/// The UDP sockets themselves, the syscalls of the UDP thread: opening one
+/// the way minidns needs it, reading replies in batches, reading what an
+/// ICMP error in a socket's error queue says, and waiting on epoll.
 
 #include "net/endpoint.hpp"
 
@@ -10,6 +11,7 @@
 #include <string>
 
 struct msghdr;
+struct epoll_event;
 
 namespace minidns {
 
@@ -33,5 +35,45 @@ struct icmp_error {
 /// short, or the quoted datagram is a response (QR set).
 std::optional<icmp_error> parse_icmp_error(msghdr& mh, const uint8_t* data,
                                            size_t len);
+
+/// What one read of a socket's error queue found.
+enum class error_queue { empty, foreign, ours };
+
+/// Reads one message of `fd`'s error queue without waiting. `ours`: `out`
+/// is an error about one of our queries; `foreign`: a message that is
+/// not; `empty`: nothing (left) to read.
+error_queue read_error_queue(int fd, icmp_error& out);
+
+/// Reads datagrams with recvmmsg, a batch at a time, into buffers it owns.
+class datagram_reader {
+public:
+  /// Datagrams per recvmmsg call.
+  static constexpr size_t batch = 64;
+
+  datagram_reader();
+  ~datagram_reader();
+  datagram_reader(const datagram_reader&) = delete;
+  datagram_reader& operator=(const datagram_reader&) = delete;
+
+  /// Reads one batch from `fd` without waiting; the number read. The
+  /// datagrams stay readable until the next call.
+  size_t read(int fd);
+
+  /// Datagram `i` of the last batch.
+  const uint8_t* data(size_t i) const;
+  size_t size(size_t i) const;
+  /// Where datagram `i` came from; nullopt for an address family other
+  /// than IPv4 or IPv6.
+  std::optional<net::endpoint> from(size_t i) const;
+
+private:
+  struct state;
+  state* st_;
+};
+
+/// epoll_wait until `left_ns` nanoseconds have passed (-1: for ever; 0: do
+/// not wait), to the nanosecond with epoll_pwait2 (Linux 5.11), else
+/// rounded up to the millisecond.
+int wait_events(int epoll_fd, epoll_event* events, int max, int64_t left_ns);
 
 } // namespace minidns

@@ -1,7 +1,7 @@
 #include "actors/zmq/loop.hpp"
 
 #include "actors/request.hpp"
-#include "actors/zmq/auth.hpp"
+#include "actors/zmq/connections.hpp"
 #include "actors/zmq/drain.hpp"
 #include "actors/zmq/reply_router.hpp"
 #include "messages/cast.hpp"
@@ -43,14 +43,6 @@ bool is_power_of_two(uint64_t n) {
   return n != 0 && (n & (n - 1)) == 0;
 }
 
-/// Where libzmq looks for the ZAP handler (RFC 27).
-constexpr const char* zap_endpoint = "inproc://zeromq.zap.01";
-constexpr const char* monitor_endpoint = "inproc://minidns-router-monitor";
-constexpr int monitored_events =
-    ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
-    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
-
 /// A request ended: its reply for the ZeroMQ thread, if it has one.
 struct out_item {
   uint64_t token = 0;
@@ -63,25 +55,6 @@ struct live_request {
   std::string peer; ///< ZeroMQ routing id of the pool manager
 };
 
-/// Receives one whole multipart message without waiting into `parts`
-/// (cleared first; reused so that reading casts allocates no vector);
-/// empty when none.
-void receive_all(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
-  parts.clear();
-  zmq::message_t part;
-  if (!s.recv(part, zmq::recv_flags::dontwait))
-    return;
-  bool more = part.more();
-  parts.push_back(std::move(part));
-  while (more) {
-    zmq::message_t next;
-    if (!s.recv(next, zmq::recv_flags::dontwait))
-      break; // cannot happen: ZeroMQ delivers messages whole
-    more = next.more();
-    parts.push_back(std::move(next));
-  }
-}
-
 } // namespace
 
 /// The ZeroMQ thread and the ROUTER socket it owns. Each turn of its loop
@@ -93,7 +66,6 @@ class zmq_bridge_loop : public status_port,
 public:
   explicit zmq_bridge_loop(const zmq_bridge_options& opts)
       : opts_(opts), ctx_(1), sock_(ctx_, zmq::socket_type::router),
-        monitor_(ctx_, zmq::socket_type::pair),
         router_(
             {opts.reply_hold, opts.reply_hold_max},
             [this](const std::string& peer, const std::string& frame) {
@@ -113,16 +85,9 @@ public:
     wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_ < 0)
       throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
-    if (opts.curve)
-      enable_curve(*opts.curve, opts.curve_clients);
-    // Handshakes, refusals and reconnections, for the counters and for
-    // replies held for pool managers that come back.
-    if (zmq_socket_monitor(sock_.handle(), monitor_endpoint,
-                           monitored_events) != 0)
-      throw std::runtime_error(std::string("zmq_socket_monitor: ") +
-                               zmq_strerror(zmq_errno()));
-    monitor_.set(zmq::sockopt::linger, 0);
-    monitor_.connect(monitor_endpoint);
+    // CURVE (when set) and the socket monitor: who may connect, and when
+    // a pool manager may be back for its held replies.
+    watch_.emplace(ctx_, sock_, opts.curve, opts.curve_clients);
     // A ROUTER silently drops what it cannot route; we want to know.
     sock_.set(zmq::sockopt::router_mandatory, 1);
     // A pool manager that reconnects with its routing id takes it over at
@@ -208,10 +173,9 @@ public:
     s.in_flight = in_flight_now_.load(std::memory_order_relaxed);
     s.max_in_flight = opts_.max_in_flight;
     s.held_delivered = held_delivered_.load(std::memory_order_relaxed);
-    s.refused = refused_.load(std::memory_order_relaxed);
+    s.refused = watch_->refused();
     s.intake_pauses = intake_pauses_.load(std::memory_order_relaxed);
-    s.connected = static_cast<uint64_t>(
-        std::max<int64_t>(0, connected_.load(std::memory_order_relaxed)));
+    s.connected = watch_->connected();
     return s;
   }
 
@@ -227,15 +191,16 @@ private:
       bool timers_late = !drain_.refusing() && intake_paused();
       bool can_read = drain_.refusing() ||
                       (in_flight() < opts_.max_in_flight && !timers_late);
+      auto* zap = watch_->zap();
       zmq::pollitem_t items[] = {
           {sock_.handle(), 0, static_cast<short>(can_read ? ZMQ_POLLIN : 0), 0},
           {nullptr, wake_, ZMQ_POLLIN, 0},
-          {monitor_.handle(), 0, ZMQ_POLLIN, 0},
-          {zap_ ? zap_->handle() : nullptr, 0,
-           static_cast<short>(zap_ ? ZMQ_POLLIN : 0), 0},
+          {watch_->monitor().handle(), 0, ZMQ_POLLIN, 0},
+          {zap ? zap->handle() : nullptr, 0,
+           static_cast<short>(zap ? ZMQ_POLLIN : 0), 0},
       };
       try {
-        zmq::poll(items, zap_ ? 4 : 3, poll_timeout(timers_late));
+        zmq::poll(items, zap ? 4 : 3, poll_timeout(timers_late));
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR)
           continue;
@@ -247,10 +212,10 @@ private:
         uint64_t v;
         [[maybe_unused]] auto r = ::read(wake_, &v, sizeof(v));
       }
-      if (zap_ && (items[3].revents & ZMQ_POLLIN))
-        serve_zap();
-      if (items[2].revents & ZMQ_POLLIN)
-        read_monitor(now);
+      if (zap && (items[3].revents & ZMQ_POLLIN))
+        watch_->serve_zap();
+      if ((items[2].revents & ZMQ_POLLIN) && watch_->read_monitor())
+        router_.peer_seen(now); // perhaps back for its held replies
       send_replies(now);
       if (forcing_.load() && drain_.force())
         end_requests();
@@ -444,98 +409,6 @@ private:
     }
   }
 
-  // -- who may connect -----------------------------------------------------
-
-  /// Makes the ROUTER a CURVE server and binds the ZAP handler that lets in
-  /// only the listed public keys.
-  void enable_curve(const net::key_pair& keys,
-                    const std::vector<std::string>& clients) {
-    for (auto& k : clients) {
-      uint8_t bin[32];
-      if (zmq_z85_decode(bin, k.c_str()) == nullptr)
-        throw std::runtime_error("minidns.curve-clients-file: bad key " + k);
-      allowed_keys_.emplace(reinterpret_cast<char*>(bin), 32);
-    }
-    zap_.emplace(ctx_, zmq::socket_type::rep);
-    zap_->set(zmq::sockopt::linger, 0);
-    zap_->bind(zap_endpoint);
-    sock_.set(zmq::sockopt::curve_server, 1);
-    // 41 bytes: the Z85 text with its terminating NUL.
-    if (zmq_setsockopt(sock_.handle(), ZMQ_CURVE_SECRETKEY,
-                       keys.secret_key.c_str(), 41) != 0)
-      throw std::runtime_error("minidns.curve-key-file: secret key refused: " +
-                               std::string(zmq_strerror(zmq_errno())));
-    sock_.set(zmq::sockopt::zap_domain, "minidns");
-  }
-
-  /// Answers ZAP requests (RFC 27): 200 for a listed CURVE key, 400 for
-  /// anything else (auth.hpp decides).
-  void serve_zap() {
-    for (;;) {
-      receive_all(*zap_, scratch_);
-      if (scratch_.empty())
-        return;
-      std::vector<std::string> frames;
-      for (auto& m : scratch_)
-        frames.push_back(m.to_string());
-      auto v = decide_zap(frames, allowed_keys_);
-      if (v.allowed) {
-        spdlog::debug("pool manager {} authenticated as {}", frames[3], v.user);
-      } else {
-        auto n = zap_denied_.fetch_add(1, std::memory_order_relaxed) + 1;
-        if (is_power_of_two(n))
-          spdlog::warn("refused a pool manager from {}: {} ({} refused so "
-                       "far)",
-                       frames.size() > 3 ? frames[3] : std::string{}, v.why, n);
-      }
-      try {
-        for (size_t k = 0; k < v.reply.size(); ++k)
-          zap_->send(zmq::buffer(v.reply[k]), k + 1 < v.reply.size()
-                                                  ? zmq::send_flags::sndmore
-                                                  : zmq::send_flags::none);
-      } catch (const zmq::error_t& e) {
-        spdlog::error("ZAP reply: {}", e.what());
-      }
-    }
-  }
-
-  /// Reads the ROUTER's monitor events: connections, refusals, and
-  /// handshakes after which held replies may find their pool manager.
-  void read_monitor(clock::time_point now) {
-    for (;;) {
-      receive_all(monitor_, scratch_);
-      if (scratch_.empty())
-        return;
-      if (scratch_[0].size() < 6)
-        continue;
-      uint16_t event;
-      std::memcpy(&event, scratch_[0].data(), 2);
-      switch (event) {
-      case ZMQ_EVENT_ACCEPTED:
-        connected_.fetch_add(1, std::memory_order_relaxed);
-        break;
-      case ZMQ_EVENT_DISCONNECTED:
-        connected_.fetch_sub(1, std::memory_order_relaxed);
-        break;
-      case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
-        router_.peer_seen(now); // perhaps back for its held replies
-        break;
-      default: {
-        auto n = refused_.fetch_add(1, std::memory_order_relaxed) + 1;
-        // Refused keys are logged by the ZAP handler, with the key.
-        if (is_power_of_two(n) && event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-          spdlog::warn("a connection failed the ZeroMQ {} handshake ({}); "
-                       "{} refused so far",
-                       opts_.curve ? "CURVE" : "NULL",
-                       event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                           ? "protocol error or wrong mechanism"
-                           : "closed before it was done",
-                       n);
-      }
-      }
-    }
-  }
-
   void wake() {
     uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_, &one, sizeof(one));
@@ -544,9 +417,7 @@ private:
   zmq_bridge_options opts_;
   zmq::context_t ctx_;
   zmq::socket_t sock_;
-  zmq::socket_t monitor_;            ///< the ROUTER's socket events
-  std::optional<zmq::socket_t> zap_; ///< the ZAP handler, with CURVE
-  std::unordered_set<std::string> allowed_keys_; ///< binary public keys
+  std::optional<connection_watch> watch_; ///< CURVE and the monitor
   std::string bound_;
   int wake_ = -1;
   zmq_bridge_actor bridge_;
@@ -570,7 +441,6 @@ private:
   std::unordered_map<uint64_t, live_request> live_; ///< by token
   std::vector<out_item> work_;                      ///< the outbox being sent
   std::vector<zmq::message_t> parts_;               ///< the cast being read
-  std::vector<zmq::message_t> scratch_; ///< monitor events, ZAP requests
 
   std::atomic<uint64_t> casts_{0};
   std::atomic<uint64_t> invalid_{0};
@@ -579,10 +449,7 @@ private:
   std::atomic<uint64_t> held_now_{0};
   std::atomic<uint64_t> in_flight_now_{0};
   std::atomic<uint64_t> held_delivered_{0};
-  std::atomic<uint64_t> refused_{0};
-  std::atomic<uint64_t> zap_denied_{0};
   std::atomic<uint64_t> intake_pauses_{0};
-  std::atomic<int64_t> connected_{0};
 };
 
 std::shared_ptr<zmq_bridge_loop>

@@ -4,7 +4,8 @@
 /// each valid cast into a request actor, sends each request's reply back
 /// to the pool manager that asked, and carries out the drain. The logic it
 /// runs on is in pure units beside it: reply_router.hpp (backlogs, held
-/// replies), drain.hpp (the drain's phases), auth.hpp (CURVE keys).
+/// replies), drain.hpp (the drain's phases); connections.hpp watches who
+/// connects (CURVE with auth.hpp's decisions, the socket monitor).
 
 #include "actors/interfaces.hpp"
 #include "actors/ports.hpp"
