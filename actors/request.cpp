@@ -96,8 +96,7 @@ void send_attempt(self_ptr self) {
 
 /// Ends the request: counts its outcome, frees its query IDs and hands
 /// `frame` (empty for none) to the sink.
-void end(self_ptr self, std::string frame, bool success,
-         std::string_view detail) {
+void end(self_ptr self, std::string frame, bool success, net::detail detail) {
   auto& st = self->state;
   auto& m = metrics::global();
   m.request_ended(static_cast<metrics::method_label>(method_index(st)), success,
@@ -113,12 +112,12 @@ void end(self_ptr self, std::string frame, bool success,
 
 /// Ends the request with a status: the reply for polls, a log line for
 /// failures.
-void finish(self_ptr self, messages::status status, std::string_view detail) {
+void finish(self_ptr self, messages::status status, net::detail detail) {
   auto& st = self->state;
   std::string frame;
   if (is_poll(st))
     frame = messages::finish_status(std::move(st.cast.reply_prefix), status,
-                                    st.last_serial, detail);
+                                    st.last_serial, net::to_string(detail));
   end(self, std::move(frame), status == messages::status::success, detail);
   // Logged once the request has ended (the state lives until this handler
   // returns): whoever reads a request's last line may rely on its end.
@@ -127,16 +126,16 @@ void finish(self_ptr self, messages::status status, std::string_view detail) {
     if (status == messages::status::error) {
       if (failure_lines.take(skipped))
         spdlog::warn("{}: ERROR after {} attempt(s): {} (last serial {}){}",
-                     describe(st), st.attempt, detail,
+                     describe(st), st.attempt, net::to_string(detail),
                      st.last_serial ? std::to_string(*st.last_serial) : "none",
                      held_back(skipped));
     } else if (debug_enabled()) {
-      spdlog::debug("{}: SUCCESS ({}) serial {}", describe(st), detail,
-                    st.last_serial.value_or(0));
+      spdlog::debug("{}: SUCCESS ({}) serial {}", describe(st),
+                    net::to_string(detail), st.last_serial.value_or(0));
     }
   } else if (status == messages::status::error && failure_lines.take(skipped)) {
     spdlog::warn("{}: gave up after {} attempt(s): {}{}", describe(st),
-                 st.attempt, detail, held_back(skipped));
+                 st.attempt, net::to_string(detail), held_back(skipped));
   }
 }
 
@@ -164,7 +163,7 @@ void on_notify_answer(self_ptr self, uint32_t attempt,
   auto& st = self->state;
   switch (net::classify_notify(info.rcode)) {
   case net::notify_verdict::acknowledged:
-    end(self, {}, true, "acknowledged");
+    end(self, {}, true, net::detail::acknowledged);
     if (debug_enabled()) // after the end, as in finish()
       spdlog::debug("{}: acknowledged", describe(st));
     return;
@@ -233,7 +232,7 @@ request_actor::behavior_type handlers(self_ptr self) {
         auto& s = self->state;
         if (attempt != s.attempt || !s.outstanding)
           return;
-        s.last_detail = "timeout";
+        s.last_detail = net::detail::timeout;
         metrics::add(metrics::global().timeouts[method_index(s)]);
         attempt_failed(self);
       },
@@ -242,7 +241,9 @@ request_actor::behavior_type handlers(self_ptr self) {
         if (attempt == s.attempt && !s.outstanding)
           send_attempt(self);
       },
-      [=](shutdown_atom) { finish(self, messages::status::error, "shutdown"); },
+      [=](shutdown_atom) {
+        finish(self, messages::status::error, net::detail::shutdown);
+      },
   };
 }
 

@@ -19,13 +19,13 @@
 #include "actors/interfaces.hpp"
 #include "actors/ports.hpp"
 #include "messages/cast.hpp"
+#include "net/detail.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <string_view>
 
 namespace minidns {
 
@@ -39,7 +39,8 @@ struct request_state {
   uint32_t attempt = 0;                ///< the current attempt, 1-based
   bool outstanding = false;            ///< the current attempt awaits its reply
   std::optional<uint32_t> last_serial; ///< polls: the last serial seen
-  std::string_view last_detail = "timeout"; ///< why the last attempt failed
+  /// Why the last attempt failed.
+  net::detail last_detail = net::detail::timeout;
   std::chrono::steady_clock::time_point started; ///< for the duration metric
   static inline const char* name = "request";
 };

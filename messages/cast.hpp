@@ -6,6 +6,7 @@
 /// manager's side (encode_cast, decode_reply, msgpack_to_json) is
 /// apps/minidns-ctl/client_codec.hpp.
 
+#include "messages/invalid_field.hpp"
 #include "net/endpoint.hpp"
 #include "net/prefix.hpp"
 
@@ -63,6 +64,8 @@ struct decode_result {
   /// ERROR for a poll whose context and domain could be read, otherwise a
   /// {"method":"error"} map). Never empty when `ok` is empty.
   std::string error_reply;
+  /// When `ok` is empty: the field at fault (the metric label).
+  invalid_field field = invalid_field::other;
 };
 
 /// Decodes one frame of untrusted bytes. Never throws; safe on any input

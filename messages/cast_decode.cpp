@@ -73,10 +73,12 @@ std::string read_uint(const msgpack::object& o, uint64_t max, uint64_t& out) {
 
 struct field_error {
   std::string message;
+  invalid_field field;
 };
 
 [[noreturn]] void fail(std::string_view field, std::string_view why) {
-  throw field_error{std::string(field) + ": " + std::string(why)};
+  throw field_error{std::string(field) + ": " + std::string(why),
+                    field_named(field)};
 }
 
 /// Everything decode_cast learns before failing or succeeding.
@@ -117,7 +119,9 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
     st.domain = e->raw;
 
   if (!t.key_error.empty())
-    throw field_error{t.key_error};
+    throw field_error{t.key_error, t.key_error_key.empty()
+                                       ? invalid_field::frame
+                                       : field_named(t.key_error_key)};
 
   cast c;
   const auto& m = require(key_method);
@@ -232,6 +236,7 @@ decode_result decode_impl(const uint8_t* p, size_t n,
     r.error = "frame too large (" + std::to_string(n) + " bytes, limit " +
               std::to_string(max_frame_size) + ")";
     r.error_reply = encode_error(r.error);
+    r.field = invalid_field::frame;
     return r;
   }
   const top_map t = scan_top(p, n, "trailing bytes after the cast map");
@@ -239,6 +244,8 @@ decode_result decode_impl(const uint8_t* p, size_t n,
   if (!t.structural_error.empty()) {
     r.error = ascii_safe(t.structural_error);
     r.error_reply = invalid_reply(t, st, r.error);
+    r.field = t.structural_key.empty() ? invalid_field::frame
+                                       : field_named(t.structural_key);
     return r;
   }
   const auto root = unpack_scratch({reinterpret_cast<const char*>(p), n});
@@ -253,6 +260,7 @@ decode_result decode_impl(const uint8_t* p, size_t n,
   } catch (const field_error& e) {
     r.error = ascii_safe(e.message);
     r.error_reply = invalid_reply(t, st, r.error);
+    r.field = e.field;
   }
   return r;
 }

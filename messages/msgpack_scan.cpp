@@ -274,6 +274,8 @@ top_map scan_top(const uint8_t* p, size_t n, const char* trailing_error) {
     if (!skip_value(p, n, pos, 1, err)) {
       t.structural_error =
           (e.key_is_str ? printable(e.key) : std::string("frame")) + ": " + err;
+      if (e.key_is_str)
+        t.structural_key = e.key;
       return t;
     }
     e.raw = std::string_view(reinterpret_cast<const char*>(p) + value_start,
@@ -282,8 +284,10 @@ top_map scan_top(const uint8_t* p, size_t n, const char* trailing_error) {
       for (auto& prev : t.entries) {
         if (prev.key_is_str && prev.key == e.key) {
           prev.duplicate = e.duplicate = true;
-          if (t.key_error.empty())
+          if (t.key_error.empty()) {
             t.key_error = printable(e.key) + ": duplicate key";
+            t.key_error_key = e.key;
+          }
         }
       }
       if (e.key == key_request_id) {

@@ -50,8 +50,13 @@ struct top_map {
   /// Fatal: the frame is not well-formed or exceeds limits. Nothing but
   /// request_id can be trusted.
   std::string structural_error;
+  /// The key whose value broke the frame (structural_error), empty when
+  /// the fault is the frame's own.
+  std::string_view structural_key;
   /// The first key problem (non-string or duplicate key), by position.
   std::string key_error;
+  /// The key of key_error (a duplicate), empty for a non-string key.
+  std::string_view key_error_key;
   /// Raw request_id when readable: a complete value under a unique key.
   std::optional<std::string_view> request_id;
 

@@ -115,9 +115,11 @@ std::string render(const registry& r, const udp_io_stats& udp,
       for (size_t d = 0; d < detail_count; ++d) {
         auto n = get(r.ended[m][st][d]);
         // Always show the usual outcomes, so that rates start at zero.
-        bool usual = (st == 0 &&
-                      d == detail_index(m == 1 ? "matched" : "acknowledged")) ||
-                     (st == 1 && d == detail_index("timeout"));
+        auto usual_success =
+            m == 1 ? net::detail::matched : net::detail::acknowledged;
+        bool usual =
+            (st == 0 && d == static_cast<size_t>(usual_success)) ||
+            (st == 1 && d == static_cast<size_t>(net::detail::timeout));
         if (n == 0 && !usual)
           continue;
         p.sample(label("method", method_names[m]) + "," +

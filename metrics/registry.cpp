@@ -5,22 +5,6 @@
 
 namespace minidns::metrics {
 
-size_t detail_index(std::string_view detail) noexcept {
-  auto i = std::find(std::begin(detail_names), std::end(detail_names), detail);
-  return i == std::end(detail_names)
-             ? detail_count - 1
-             : static_cast<size_t>(i - std::begin(detail_names));
-}
-
-size_t invalid_reason_index(std::string_view error) noexcept {
-  auto field = error.substr(0, error.find_first_of(": "));
-  auto i =
-      std::find(std::begin(invalid_reasons), std::end(invalid_reasons), field);
-  return i == std::end(invalid_reasons)
-             ? invalid_reason_count - 1
-             : static_cast<size_t>(i - std::begin(invalid_reasons));
-}
-
 void histogram::observe(double seconds) noexcept {
   if (!(seconds >= 0)) // negative or NaN: a clock glitch, count as 0
     seconds = 0;
@@ -40,8 +24,13 @@ histogram::snapshot histogram::read() const noexcept {
 }
 
 void registry::request_ended(method_label m, bool success,
-                             std::string_view detail) noexcept {
-  add(ended[static_cast<size_t>(m)][success ? 0 : 1][detail_index(detail)]);
+                             net::detail detail) noexcept {
+  add(ended[static_cast<size_t>(m)][success ? 0 : 1]
+           [static_cast<size_t>(detail)]);
+}
+
+void registry::cast_refused(messages::invalid_field f) noexcept {
+  add(invalid[static_cast<size_t>(f)]);
 }
 
 registry& global() noexcept {

@@ -6,6 +6,9 @@
 /// Lock-free: request actors on any scheduler thread update them. No CAF,
 /// no sockets.
 
+#include "messages/invalid_field.hpp"
+#include "net/detail.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -44,60 +47,14 @@ constexpr std::array<std::string_view, 2> method_names = {
     "notify_zone_changed", "poll_for_serial_number"};
 constexpr std::array<std::string_view, 2> kind_names = {"notify", "soa"};
 
-/// The `detail` values a request can end with (docs/protocol.md), plus
-/// "acknowledged" for answered NOTIFYs and "other" for anything new.
-inline constexpr std::string_view detail_names[] = {
-    "matched",
-    "newer",
-    "lower serial",
-    "serial undefined",
-    "timeout",
-    "port unreachable",
-    "host unreachable",
-    "network unreachable",
-    "send not permitted",
-    "address family not supported",
-    "send failed",
-    "truncated",
-    "not authoritative",
-    "no SOA",
-    "multiple SOA",
-    "malformed answer",
-    "shutdown",
-    "acknowledged",
-    "rcode NOERROR",
-    "rcode FORMERR",
-    "rcode SERVFAIL",
-    "rcode NXDOMAIN",
-    "rcode NOTIMP",
-    "rcode REFUSED",
-    "rcode YXDOMAIN",
-    "rcode YXRRSET",
-    "rcode NXRRSET",
-    "rcode NOTAUTH",
-    "rcode NOTZONE",
-    "rcode RCODE11",
-    "rcode RCODE12",
-    "rcode RCODE13",
-    "rcode RCODE14",
-    "rcode RCODE15",
-    "rcode UNKNOWN",
-    "other"};
-constexpr size_t detail_count = std::size(detail_names);
+/// The `detail` label values: net::detail, in enum order.
+using net::detail_count;
+using net::detail_names;
 
-/// Index of `detail` in detail_names ("other" when unknown).
-size_t detail_index(std::string_view detail) noexcept;
-
-/// The fields an invalid cast can be blamed on (the first word of its
-/// error), plus "other".
-inline constexpr std::string_view invalid_reasons[] = {
-    "frame",          "method",        "context",     "domain",
-    "domain.name",    "domain.serial", "destination", "timeout",
-    "retry_interval", "max_retries",   "request_id",  "other"};
-constexpr size_t invalid_reason_count = std::size(invalid_reasons);
-
-/// Index of the reason of a decode error message in invalid_reasons.
-size_t invalid_reason_index(std::string_view error) noexcept;
+/// The `reason` label values of invalid casts: messages::invalid_field, in
+/// enum order.
+inline constexpr auto& invalid_reasons = messages::invalid_field_names;
+inline constexpr size_t invalid_reason_count = messages::invalid_field_count;
 
 /// Everything counted outside the UDP and ZeroMQ threads' own stats.
 struct registry {
@@ -116,8 +73,10 @@ struct registry {
   std::array<histogram, 2> timer_lateness;
 
   /// Counts a request's end.
-  void request_ended(method_label m, bool success,
-                     std::string_view detail) noexcept;
+  void request_ended(method_label m, bool success, net::detail detail) noexcept;
+
+  /// Counts an invalid cast.
+  void cast_refused(messages::invalid_field f) noexcept;
 };
 
 /// The process's registry.

@@ -8,15 +8,7 @@ namespace minidns::net {
 
 namespace {
 
-/// "rcode <NAME>" for every 4-bit RCODE: poll_outcome::detail is a
-/// string_view and must outlive the call, so these are static literals.
-constexpr std::string_view rcode_details[16] = {
-    "rcode NOERROR", "rcode FORMERR", "rcode SERVFAIL", "rcode NXDOMAIN",
-    "rcode NOTIMP",  "rcode REFUSED", "rcode YXDOMAIN", "rcode YXRRSET",
-    "rcode NXRRSET", "rcode NOTAUTH", "rcode NOTZONE",  "rcode RCODE11",
-    "rcode RCODE12", "rcode RCODE13", "rcode RCODE14",  "rcode RCODE15"};
-
-poll_outcome unusable(std::string_view detail) {
+poll_outcome unusable(net::detail detail) {
   poll_outcome out;
   out.verdict = poll_verdict::unusable;
   out.detail = detail;
@@ -45,22 +37,22 @@ poll_outcome classify_poll(const reply_info& reply,
   if (reply.rcode != rcode_noerror)
     return unusable(rcode_detail(reply.rcode));
   if (reply.tc)
-    return unusable("truncated");
+    return unusable(detail::truncated);
   if (!reply.aa)
-    return unusable("not authoritative");
+    return unusable(detail::not_authoritative);
   switch (reply.soa) {
   case soa_state::found:
     break;
   case soa_state::none:
-    return unusable("no SOA");
+    return unusable(detail::no_soa);
   case soa_state::multiple:
-    return unusable("multiple SOA");
+    return unusable(detail::multiple_soa);
   case soa_state::malformed:
-    return unusable("malformed answer");
+    return unusable(detail::malformed_answer);
   case soa_state::not_checked:
   default:
     // Not a checked SOA reply (e.g. a NOTIFY reply passed by mistake).
-    return unusable("no SOA");
+    return unusable(detail::no_soa);
   }
 
   poll_outcome out;
@@ -69,45 +61,41 @@ poll_outcome classify_poll(const reply_info& reply,
   switch (compare_serial(reply.serial, expected)) {
   case serial_order::equal:
     out.verdict = poll_verdict::reached;
-    out.detail = "matched";
+    out.detail = detail::matched;
     break;
   case serial_order::greater:
     out.verdict = poll_verdict::reached;
-    out.detail = "newer";
+    out.detail = detail::newer;
     break;
   case serial_order::less:
     out.verdict = poll_verdict::behind;
-    out.detail = "lower serial";
+    out.detail = detail::lower_serial;
     break;
   case serial_order::undefined:
     out.verdict = poll_verdict::behind;
-    out.detail = "serial undefined";
+    out.detail = detail::serial_undefined;
     break;
   }
   return out;
 }
 
-std::string_view rcode_detail(uint8_t rcode) noexcept {
-  return rcode < 16 ? rcode_details[rcode] : std::string_view("rcode UNKNOWN");
-}
-
-std::string_view failure_detail(int err) noexcept {
+detail failure_detail(int err) noexcept {
   switch (err) {
   case ECONNREFUSED:
-    return "port unreachable";
+    return detail::port_unreachable;
   case EHOSTUNREACH:
   case EHOSTDOWN:
-    return "host unreachable";
+    return detail::host_unreachable;
   case ENETUNREACH:
   case ENETDOWN:
-    return "network unreachable";
+    return detail::network_unreachable;
   case EPERM:
   case EACCES:
-    return "send not permitted";
+    return detail::send_not_permitted;
   case EAFNOSUPPORT:
-    return "address family not supported";
+    return detail::address_family_not_supported;
   default:
-    return "send failed";
+    return detail::send_failed;
   }
 }
 

@@ -2,6 +2,7 @@
 /// What an accepted reply means for a request: the RFC 1996 / RFC 1982
 /// decisions, separate from timers and sockets.
 
+#include "net/detail.hpp"
 #include "net/dns_message.hpp"
 
 #include <cstdint>
@@ -32,24 +33,20 @@ struct poll_outcome {
   poll_verdict verdict = poll_verdict::unusable;
   bool has_serial = false; ///< a usable answer carried a serial
   uint32_t serial = 0;
-  /// Why, for the `detail` of the final status: "matched", "newer",
-  /// "lower serial", "serial undefined", "rcode REFUSED", "truncated",
-  /// "not authoritative", "no SOA", "multiple SOA", "malformed answer".
-  std::string_view detail;
+  /// Why, for the `detail` of the final status: matched, newer, lower
+  /// serial, serial undefined, an RCODE, truncated, not authoritative, no
+  /// SOA, multiple SOA, malformed answer.
+  net::detail detail = net::detail::malformed_answer;
 };
 
 /// Classifies an accepted SOA reply against the expected serial. A usable
 /// answer is NOERROR, AA set, TC clear, exactly one SOA owned by the zone.
 poll_outcome classify_poll(const reply_info& reply, uint32_t expected) noexcept;
 
-/// "rcode <NAME>" for an RCODE ("rcode UNKNOWN" past 15): the `detail` of
-/// an answer with an error RCODE.
-std::string_view rcode_detail(uint8_t rcode) noexcept;
-
 /// The `detail` of an attempt that failed with `err`, an errno from the
 /// kernel: a send error or an ICMP error read from the socket's error queue
 /// ("port unreachable", "host unreachable", "network unreachable", "send
 /// not permitted", "address family not supported", "send failed").
-std::string_view failure_detail(int err) noexcept;
+detail failure_detail(int err) noexcept;
 
 } // namespace minidns::net

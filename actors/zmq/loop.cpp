@@ -346,7 +346,7 @@ private:
   void take_cast(std::string peer, clock::time_point now) {
     if (parts_.size() != 2) {
       invalid_.fetch_add(1, std::memory_order_relaxed);
-      metrics::add(metrics::global().invalid[0]); // "frame"
+      metrics::global().cast_refused(messages::invalid_field::frame);
       router_.route(
           std::move(peer),
           messages::encode_error(
@@ -359,8 +359,7 @@ private:
                                          &opts_.allowed);
     if (!decoded.ok) {
       invalid_.fetch_add(1, std::memory_order_relaxed);
-      metrics::add(metrics::global()
-                       .invalid[metrics::invalid_reason_index(decoded.error)]);
+      metrics::global().cast_refused(decoded.field);
       spdlog::info("invalid cast: {}", decoded.error);
       router_.route(std::move(peer), std::move(decoded.error_reply), now);
       return;

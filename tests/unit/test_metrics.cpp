@@ -9,20 +9,18 @@
 using namespace minidns;
 using namespace minidns::metrics;
 
-TEST(Metrics, DetailAndReasonIndexes) {
-  EXPECT_EQ(detail_names[detail_index("matched")], "matched");
-  EXPECT_EQ(detail_names[detail_index("rcode REFUSED")], "rcode REFUSED");
-  EXPECT_EQ(detail_names[detail_index("port unreachable")], "port unreachable");
-  EXPECT_EQ(detail_names[detail_index("something new")], "other");
-  EXPECT_EQ(invalid_reasons[invalid_reason_index("timeout: must be > 0")],
-            "timeout");
-  EXPECT_EQ(invalid_reasons[invalid_reason_index("domain.name: empty label")],
-            "domain.name");
-  EXPECT_EQ(invalid_reasons[invalid_reason_index("frame is empty")], "frame");
-  EXPECT_EQ(invalid_reasons[invalid_reason_index("frame: truncated")], "frame");
-  EXPECT_EQ(invalid_reasons[invalid_reason_index("weird-key: duplicate key")],
-            "other");
-  EXPECT_EQ(invalid_reasons[invalid_reason_index("")], "other");
+TEST(Metrics, LabelsAreTheEnumsTexts) {
+  // The detail and reason labels are the texts of the enums the request
+  // and the decoder set: nothing parses a message to find them.
+  EXPECT_EQ(detail_names[static_cast<size_t>(net::detail::matched)], "matched");
+  EXPECT_EQ(net::to_string(net::rcode_detail(5)), "rcode REFUSED");
+  EXPECT_EQ(net::to_string(net::rcode_detail(16)), "rcode UNKNOWN");
+  EXPECT_EQ(net::to_string(net::detail::port_unreachable), "port unreachable");
+  EXPECT_EQ(detail_names[detail_count - 1], "other");
+  EXPECT_EQ(to_string(messages::field_named("timeout")), "timeout");
+  EXPECT_EQ(to_string(messages::field_named("domain.name")), "domain.name");
+  EXPECT_EQ(to_string(messages::field_named("weird-key")), "other");
+  EXPECT_EQ(invalid_reasons[invalid_reason_count - 1], "other");
 }
 
 TEST(Metrics, HistogramBucketsAreCumulativeInTheText) {
@@ -50,9 +48,9 @@ TEST(Metrics, HistogramBucketsAreCumulativeInTheText) {
 
 TEST(Metrics, RequestsShowUsualOutcomesAndSeenOnes) {
   auto r = std::make_unique<registry>();
-  r->request_ended(method_label::poll, false, "lower serial");
-  r->request_ended(method_label::poll, false, "lower serial");
-  r->request_ended(method_label::notify, false, "surprise");
+  r->request_ended(method_label::poll, false, net::detail::lower_serial);
+  r->request_ended(method_label::poll, false, net::detail::lower_serial);
+  r->request_ended(method_label::notify, false, net::detail::other);
   auto page = render(*r, {}, {});
   const std::string p =
       "minidns_requests_total{method=\"poll_for_serial_number\",";

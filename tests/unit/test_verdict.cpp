@@ -80,7 +80,8 @@ TEST(Verdict, PollSerialComparisons) {
   for (const auto& row : table) {
     const poll_outcome out = classify_poll(usable(row.actual), row.expected);
     EXPECT_EQ(out.verdict, row.verdict) << row.actual << " vs " << row.expected;
-    EXPECT_EQ(out.detail, row.detail) << row.actual << " vs " << row.expected;
+    EXPECT_EQ(to_string(out.detail), row.detail)
+        << row.actual << " vs " << row.expected;
     EXPECT_TRUE(out.has_serial);
     EXPECT_EQ(out.serial, row.actual);
   }
@@ -92,13 +93,13 @@ TEST(Verdict, PollRcodeDetails) {
     r.rcode = static_cast<uint8_t>(rc);
     const poll_outcome out = classify_poll(r, 5);
     EXPECT_EQ(out.verdict, poll_verdict::unusable) << rc;
-    EXPECT_EQ(out.detail,
+    EXPECT_EQ(to_string(out.detail),
               "rcode " + std::string(rcode_name(static_cast<uint8_t>(rc))));
     EXPECT_FALSE(out.has_serial);
   }
   reply_info r = usable(5);
   r.rcode = rcode_refused;
-  EXPECT_EQ(classify_poll(r, 5).detail, "rcode REFUSED");
+  EXPECT_EQ(to_string(classify_poll(r, 5).detail), "rcode REFUSED");
 }
 
 TEST(Verdict, PollDetailOutlivesTheCall) {
@@ -106,7 +107,7 @@ TEST(Verdict, PollDetailOutlivesTheCall) {
   {
     reply_info r = usable(1);
     r.rcode = rcode_notauth;
-    detail = classify_poll(r, 1).detail;
+    detail = to_string(classify_poll(r, 1).detail);
   }
   // Static storage: still readable and unchanged after later calls.
   classify_poll(usable(2), 1);
@@ -128,7 +129,7 @@ TEST(Verdict, PollUnusableStates) {
     r.soa = row.soa;
     const poll_outcome out = classify_poll(r, 5);
     EXPECT_EQ(out.verdict, poll_verdict::unusable);
-    EXPECT_EQ(out.detail, row.detail);
+    EXPECT_EQ(to_string(out.detail), row.detail);
     EXPECT_FALSE(out.has_serial);
   }
 }
@@ -137,13 +138,13 @@ TEST(Verdict, PollTruncatedAndNotAuthoritative) {
   reply_info tc = usable(5);
   tc.tc = true;
   EXPECT_EQ(classify_poll(tc, 5).verdict, poll_verdict::unusable);
-  EXPECT_EQ(classify_poll(tc, 5).detail, "truncated");
+  EXPECT_EQ(to_string(classify_poll(tc, 5).detail), "truncated");
   EXPECT_FALSE(classify_poll(tc, 5).has_serial);
 
   reply_info na = usable(5);
   na.aa = false;
   EXPECT_EQ(classify_poll(na, 5).verdict, poll_verdict::unusable);
-  EXPECT_EQ(classify_poll(na, 5).detail, "not authoritative");
+  EXPECT_EQ(to_string(classify_poll(na, 5).detail), "not authoritative");
 }
 
 TEST(Verdict, PollCheckOrder) {
@@ -153,28 +154,29 @@ TEST(Verdict, PollCheckOrder) {
   r.tc = true;
   r.aa = false;
   r.soa = soa_state::malformed;
-  EXPECT_EQ(classify_poll(r, 5).detail, "rcode SERVFAIL");
+  EXPECT_EQ(to_string(classify_poll(r, 5).detail), "rcode SERVFAIL");
   r.rcode = rcode_noerror;
-  EXPECT_EQ(classify_poll(r, 5).detail, "truncated");
+  EXPECT_EQ(to_string(classify_poll(r, 5).detail), "truncated");
   r.tc = false;
-  EXPECT_EQ(classify_poll(r, 5).detail, "not authoritative");
+  EXPECT_EQ(to_string(classify_poll(r, 5).detail), "not authoritative");
   r.aa = true;
-  EXPECT_EQ(classify_poll(r, 5).detail, "malformed answer");
+  EXPECT_EQ(to_string(classify_poll(r, 5).detail), "malformed answer");
   r.soa = soa_state::multiple;
-  EXPECT_EQ(classify_poll(r, 5).detail, "multiple SOA");
+  EXPECT_EQ(to_string(classify_poll(r, 5).detail), "multiple SOA");
   r.soa = soa_state::found;
-  EXPECT_EQ(classify_poll(r, 5).detail, "matched");
+  EXPECT_EQ(to_string(classify_poll(r, 5).detail), "matched");
 }
 
 } // namespace
 
 TEST(FailureDetail, NamesTheCommonErrors) {
-  EXPECT_EQ(failure_detail(ECONNREFUSED), "port unreachable");
-  EXPECT_EQ(failure_detail(EHOSTUNREACH), "host unreachable");
-  EXPECT_EQ(failure_detail(ENETUNREACH), "network unreachable");
-  EXPECT_EQ(failure_detail(EPERM), "send not permitted");
-  EXPECT_EQ(failure_detail(EACCES), "send not permitted");
-  EXPECT_EQ(failure_detail(EAFNOSUPPORT), "address family not supported");
-  EXPECT_EQ(failure_detail(EAGAIN), "send failed");
-  EXPECT_EQ(failure_detail(0), "send failed");
+  EXPECT_EQ(to_string(failure_detail(ECONNREFUSED)), "port unreachable");
+  EXPECT_EQ(to_string(failure_detail(EHOSTUNREACH)), "host unreachable");
+  EXPECT_EQ(to_string(failure_detail(ENETUNREACH)), "network unreachable");
+  EXPECT_EQ(to_string(failure_detail(EPERM)), "send not permitted");
+  EXPECT_EQ(to_string(failure_detail(EACCES)), "send not permitted");
+  EXPECT_EQ(to_string(failure_detail(EAFNOSUPPORT)),
+            "address family not supported");
+  EXPECT_EQ(to_string(failure_detail(EAGAIN)), "send failed");
+  EXPECT_EQ(to_string(failure_detail(0)), "send failed");
 }

@@ -1,0 +1,110 @@
+#pragma once
+/// The `detail` of a request's end (docs/protocol.md): why a poll ended as it
+/// did, or what became of a NOTIFY. One enum, so that the reply, the log
+/// line and the metric label (`minidns_requests_total{detail}`) are the
+/// same value; the text is only made when it is written out.
+
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <string_view>
+
+namespace minidns::net {
+
+/// Why a request ended, or why its last attempt failed.
+enum class detail : uint8_t {
+  matched,          ///< the serial is the expected one
+  newer,            ///< the serial is newer (RFC 1982)
+  lower_serial,     ///< the serial is older
+  serial_undefined, ///< RFC 1982 leaves the comparison undefined
+  timeout,          ///< no reply within the attempt's timeout
+  port_unreachable, ///< ICMP port unreachable (ECONNREFUSED)
+  host_unreachable,
+  network_unreachable,
+  send_not_permitted, ///< EPERM, EACCES: a firewall
+  address_family_not_supported,
+  send_failed, ///< any other send error
+  truncated,   ///< TC=1
+  not_authoritative,
+  no_soa,
+  multiple_soa,
+  malformed_answer,
+  shutdown,      ///< the drain timeout ended the request
+  acknowledged,  ///< a NOTIFY answered NOERROR
+  rcode_noerror, ///< "rcode NOERROR": the first of 16 RCODE details
+  rcode_formerr,
+  rcode_servfail,
+  rcode_nxdomain,
+  rcode_notimp,
+  rcode_refused,
+  rcode_yxdomain,
+  rcode_yxrrset,
+  rcode_nxrrset,
+  rcode_notauth,
+  rcode_notzone,
+  rcode_11,
+  rcode_12,
+  rcode_13,
+  rcode_14,
+  rcode_15,
+  rcode_unknown, ///< an RCODE past 15
+  other,         ///< never set; kept as a metric label
+};
+
+/// The text of each detail, in enum order: what replies, logs and metric
+/// labels say.
+inline constexpr std::string_view detail_names[] = {
+    "matched",
+    "newer",
+    "lower serial",
+    "serial undefined",
+    "timeout",
+    "port unreachable",
+    "host unreachable",
+    "network unreachable",
+    "send not permitted",
+    "address family not supported",
+    "send failed",
+    "truncated",
+    "not authoritative",
+    "no SOA",
+    "multiple SOA",
+    "malformed answer",
+    "shutdown",
+    "acknowledged",
+    "rcode NOERROR",
+    "rcode FORMERR",
+    "rcode SERVFAIL",
+    "rcode NXDOMAIN",
+    "rcode NOTIMP",
+    "rcode REFUSED",
+    "rcode YXDOMAIN",
+    "rcode YXRRSET",
+    "rcode NXRRSET",
+    "rcode NOTAUTH",
+    "rcode NOTZONE",
+    "rcode RCODE11",
+    "rcode RCODE12",
+    "rcode RCODE13",
+    "rcode RCODE14",
+    "rcode RCODE15",
+    "rcode UNKNOWN",
+    "other"};
+
+/// How many details there are.
+inline constexpr size_t detail_count = std::size(detail_names);
+static_assert(detail_count == static_cast<size_t>(detail::other) + 1);
+
+/// The text of `d`.
+constexpr std::string_view to_string(detail d) noexcept {
+  return detail_names[static_cast<size_t>(d)];
+}
+
+/// "rcode <NAME>" for an RCODE (rcode_unknown past 15).
+constexpr detail rcode_detail(uint8_t rcode) noexcept {
+  return rcode < 16 ? static_cast<detail>(
+                          static_cast<uint8_t>(detail::rcode_noerror) + rcode)
+                    : detail::rcode_unknown;
+}
+
+} // namespace minidns::net
