@@ -46,7 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)classify_notify(info.rcode);
   } else {
     auto outcome = classify_poll(info, 12345);
-    check(!outcome.detail.empty());
+    check(static_cast<size_t>(outcome.detail) < detail_count &&
+          outcome.detail != detail::other);
     if (outcome.verdict != poll_verdict::unusable)
       check(info.soa == soa_state::found && outcome.has_serial);
   }
