@@ -1,19 +1,16 @@
 #include "servers.hpp"
 
+#include "server_process.hpp"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <fcntl.h>
-#include <fstream>
 #include <ldns/ldns.h>
 #include <memory>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sstream>
 #include <stdexcept>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -25,22 +22,6 @@ namespace fs = std::filesystem;
 using clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string errno_text(const std::string& what) {
-  return what + ": " + std::strerror(errno);
-}
-
-/// A file descriptor closed on scope exit.
-struct fd_guard {
-  int fd = -1;
-  explicit fd_guard(int f) : fd(f) {}
-  ~fd_guard() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-};
 
 /// An IPv4 or IPv6 socket address from a literal and a port.
 struct sock_addr {
@@ -90,140 +71,6 @@ uint16_t try_bind(const std::string& address, int type, uint16_t port) {
   return bound.ss_family == AF_INET6
              ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
              : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-}
-
-/// The first of `names` found in $PATH, /usr/sbin or /sbin (servers live in
-/// sbin, which is not in every user's PATH).
-std::string find_program(const std::string& name, const std::string& package) {
-  std::vector<std::string> dirs;
-  if (const char* path = std::getenv("PATH")) {
-    std::stringstream ss(path);
-    for (std::string d; std::getline(ss, d, ':');)
-      if (!d.empty())
-        dirs.push_back(d);
-  }
-  dirs.insert(dirs.end(), {"/usr/sbin", "/sbin", "/usr/local/sbin"});
-  for (const auto& d : dirs) {
-    auto p = fs::path(d) / name;
-    if (::access(p.c_str(), X_OK) == 0)
-      return p.string();
-  }
-  throw std::runtime_error(name + " not found: install Debian's " + package +
-                           " package (scripts/setup.sh does)");
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_file(const fs::path& p, const std::string& text) {
-  // Write then rename, so that a server never reads half a file.
-  auto tmp = p;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out)
-      throw std::runtime_error("cannot write " + tmp.string());
-  }
-  fs::rename(tmp, p);
-}
-
-/// Starts `argv` in a process group of its own, stdin from /dev/null and
-/// stdout and stderr appended to `log`, signals unblocked and at their
-/// defaults. The child gets SIGKILL when the thread that started it ends
-/// (PR_SET_PDEATHSIG), so that a test process that dies (a crash, a ctest
-/// timeout) leaves no server behind.
-pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
-  std::vector<char*> args;
-  for (const auto& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-
-  fd_guard null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  fd_guard log_fd(
-      ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-  int err_pipe[2];
-  if (null_fd.fd < 0 || log_fd.fd < 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0)
-    throw std::runtime_error(errno_text("cannot start " + argv[0]));
-  fd_guard err_read(err_pipe[0]), err_write(err_pipe[1]);
-
-  const pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0)
-    throw std::runtime_error(errno_text("fork"));
-  if (pid == 0) {
-    // Only async-signal-safe calls from here to execv.
-    ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (::getppid() != parent)
-      ::_exit(127);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int sig : {SIGTERM, SIGINT, SIGPIPE, SIGHUP, SIGCHLD})
-      ::sigaction(sig, &dfl, nullptr);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (::dup2(null_fd.fd, 0) >= 0 && ::dup2(log_fd.fd, 1) >= 0 &&
-        ::dup2(log_fd.fd, 2) >= 0)
-      ::execv(args[0], args.data());
-    int e = errno;
-    (void)!::write(err_write.fd, &e, sizeof(e));
-    ::_exit(127);
-  }
-  ::setpgid(pid, pid); // also here: no window where the group is not there
-  ::close(err_write.fd);
-  err_write.fd = -1;
-  int e = 0;
-  ssize_t n;
-  while ((n = ::read(err_read.fd, &e, sizeof(e))) < 0 && errno == EINTR) {
-  }
-  if (n == static_cast<ssize_t>(sizeof(e))) {
-    ::waitpid(pid, nullptr, 0);
-    throw std::runtime_error("cannot start " + argv[0] + ": " +
-                             std::strerror(e));
-  }
-  return pid;
-}
-
-/// Whether the kernel enforces AppArmor profiles.
-bool apparmor_enabled() {
-  std::ifstream in("/sys/module/apparmor/parameters/enabled");
-  std::string v;
-  return in >> v && v == "Y";
-}
-
-/// The named to run for a server in `dir`: Debian's AppArmor profile for
-/// /usr/sbin/named (enforced where AppArmor is on) confines it to
-/// /etc/bind, /var/cache/bind and the like, and profiles attach by path, so
-/// there a copy of the binary in `dir` is run instead, free to read its
-/// configuration from `dir`.
-std::string named_binary(const fs::path& dir) {
-  auto named = find_program("named", "bind9");
-  if (!apparmor_enabled())
-    return named;
-  auto copy = dir / "named";
-  fs::copy_file(named, copy, fs::copy_options::overwrite_existing);
-  return copy.string();
-}
-
-/// The last `n` lines of `text`.
-std::string tail(const std::string& text, size_t n) {
-  size_t pos = text.size();
-  for (size_t i = 0; i <= n && pos > 0; ++i) {
-    auto p = text.rfind('\n', pos - 1);
-    if (p == std::string::npos)
-      return text;
-    if (i < n)
-      pos = p;
-    else
-      return text.substr(p + 1);
-  }
-  return text.substr(pos);
 }
 
 } // namespace
@@ -329,38 +176,6 @@ std::optional<dns_answer> query(const std::string& address, uint16_t port,
   }
 }
 
-std::string zone_file(const std::string& zone, uint32_t serial) {
-  std::ostringstream z;
-  z << "$ORIGIN " << zone << "\n"
-    << "$TTL 300\n"
-    << "@ IN SOA ns1." << zone << " hostmaster." << zone << " " << serial
-    << " 86400 86400 2419200 300\n"
-    << "@ IN NS ns1." << zone << "\n"
-    << "ns1 IN A 127.0.0.1\n"
-    << "www IN A 192.0.2.1\n";
-  return z.str();
-}
-
-const char* to_string(server_kind kind) {
-  switch (kind) {
-  case server_kind::nsd:
-    return "NSD";
-  case server_kind::knot:
-    return "Knot";
-  case server_kind::bind:
-    return "BIND";
-  }
-  return "?";
-}
-
-void become_subreaper() {
-  static const bool done = [] {
-    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    return true;
-  }();
-  (void)done;
-}
-
 dns_server::dns_server(server_config cfg, fs::path dir)
     : cfg_(std::move(cfg)), dir_(std::move(dir)), log_path_(dir_ / "log") {
   become_subreaper();
@@ -413,162 +228,6 @@ std::string dns_server::destination_v6() const {
 
 std::string dns_server::describe() const {
   return std::string(to_string(cfg_.kind)) + " at " + destination();
-}
-
-std::vector<std::string> dns_server::command() const {
-  switch (cfg_.kind) {
-  case server_kind::nsd:
-    // -d: stay in the foreground (NSD still forks its server and xfrd
-    // processes, into our process group).
-    return {find_program("nsd", "nsd"), "-d", "-c",
-            (dir_ / "nsd.conf").string()};
-  case server_kind::knot:
-    // Without -d knotd stays in the foreground.
-    return {find_program("knotd", "knot"), "-c", (dir_ / "knot.conf").string(),
-            "-s", (dir_ / "knot.sock").string()};
-  case server_kind::bind:
-    // -g: foreground, log to stderr; -n 1: one worker thread; -X none:
-    // no lock file in /run.
-    return {named_binary(dir_),
-            "-c",
-            (dir_ / "named.conf").string(),
-            "-g",
-            "-n",
-            "1",
-            "-X",
-            "none"};
-  }
-  return {};
-}
-
-void dns_server::write_files() {
-  const std::string d = dir_.string();
-  const std::string port = std::to_string(port_);
-  const std::string primary =
-      cfg_.primary_address + "@" + std::to_string(cfg_.primary_port);
-  for (const auto& [zone, serial] : cfg_.primary_zones)
-    write_file(dir_ / (zone + "zone"), zone_file(zone, serial));
-
-  std::ostringstream c;
-  switch (cfg_.kind) {
-  case server_kind::nsd:
-    c << "server:\n"
-      << "  ip-address: " << cfg_.address << "\n";
-    if (cfg_.ipv6)
-      c << "  ip-address: ::1\n";
-    c << "  port: " << port << "\n"
-      << "  username: \"\"\n" // do not drop privileges
-      << "  zonesdir: \"" << d << "\"\n"
-      << "  database: \"\"\n"
-      << "  zonelistfile: \"" << d << "/zone.list\"\n"
-      << "  xfrdfile: \"" << d << "/xfrd.state\"\n"
-      << "  xfrdir: \"" << d << "\"\n"
-      << "  pidfile: \"" << d << "/nsd.pid\"\n"
-      << "  server-count: 1\n"
-      << "  verbosity: 2\n"
-      // Response rate limiting (on by default) answers some queries with
-      // TC=1 under load.
-      << "  rrl-ratelimit: 0\n"
-      << "  rrl-whitelist-ratelimit: 0\n"
-      << "remote-control:\n"
-      << "  control-enable: no\n";
-    for (const auto& [zone, serial] : cfg_.primary_zones)
-      c << "zone:\n"
-        << "  name: \"" << zone << "\"\n"
-        << "  zonefile: \"" << zone << "zone\"\n"
-        << "  provide-xfr: 127.0.0.0/8 NOKEY\n"
-        << "  provide-xfr: ::1 NOKEY\n";
-    for (const auto& [zone, serial] : cfg_.secondary_zones) {
-      c << "zone:\n"
-        << "  name: \"" << zone << "\"\n"
-        << "  zonefile: \"" << zone << "zone\"\n"
-        << "  request-xfr: " << primary << " NOKEY\n";
-      for (const auto& a : cfg_.allow_notify)
-        c << "  allow-notify: " << a << " NOKEY\n";
-    }
-    write_file(dir_ / "nsd.conf", c.str());
-    break;
-
-  case server_kind::knot:
-    c << "server:\n"
-      << "  rundir: \"" << d << "\"\n"
-      << "  pidfile: \"" << d << "/knot.pid\"\n"
-      << "  listen: [ " << cfg_.address << "@" << port
-      << (cfg_.ipv6 ? ", ::1@" + port : std::string()) << " ]\n"
-      << "  udp-workers: 1\n"
-      << "  tcp-workers: 1\n"
-      << "  background-workers: 1\n"
-      << "log:\n"
-      << "  - target: stderr\n"
-      << "    any: info\n"
-      << "database:\n"
-      << "  storage: \"" << d << "\"\n";
-    if (!cfg_.secondary_zones.empty()) {
-      c << "remote:\n"
-        << "  - id: primary\n"
-        << "    address: " << primary << "\n"
-        << "acl:\n"
-        << "  - id: notify_from_minidns\n"
-        << "    address: [ ";
-      for (size_t i = 0; i < cfg_.allow_notify.size(); ++i)
-        c << (i ? ", " : "") << cfg_.allow_notify[i];
-      c << " ]\n"
-        << "    action: notify\n";
-    }
-    c << "template:\n"
-      << "  - id: default\n"
-      << "    storage: \"" << d << "\"\n"
-      << "    file: \"%s.zone\"\n"
-      << "    zonefile-sync: -1\n"
-      << "    journal-content: none\n"
-      << "zone:\n";
-    for (const auto& [zone, serial] : cfg_.primary_zones)
-      c << "  - domain: \"" << zone << "\"\n";
-    for (const auto& [zone, serial] : cfg_.secondary_zones)
-      c << "  - domain: \"" << zone << "\"\n"
-        << "    master: primary\n"
-        << "    acl: notify_from_minidns\n";
-    write_file(dir_ / "knot.conf", c.str());
-    break;
-
-  case server_kind::bind:
-    c << "options {\n"
-      << "  directory \"" << d << "\";\n"
-      << "  pid-file \"" << d << "/named.pid\";\n"
-      << "  session-keyfile \"" << d << "/session.key\";\n"
-      << "  managed-keys-directory \"" << d << "\";\n"
-      << "  listen-on port " << port << " { " << cfg_.address << "; };\n";
-    if (cfg_.ipv6)
-      c << "  listen-on-v6 port " << port << " { ::1; };\n";
-    else
-      c << "  listen-on-v6 { none; };\n";
-    c << "  recursion no;\n"
-      << "  dnssec-validation no;\n"
-      // Secondaries would notify the zone's NS hosts on port 53.
-      << "  notify no;\n"
-      << "  allow-transfer { 127.0.0.0/8; ::1; };\n"
-      << "};\n"
-      << "controls { };\n"; // no rndc channel on port 953
-    for (const auto& [zone, serial] : cfg_.primary_zones)
-      c << "zone \"" << zone << "\" {\n"
-        << "  type primary;\n"
-        << "  file \"" << zone << "zone\";\n"
-        << "};\n";
-    for (const auto& [zone, serial] : cfg_.secondary_zones) {
-      c << "zone \"" << zone << "\" {\n"
-        << "  type secondary;\n"
-        << "  primaries { " << cfg_.primary_address << " port "
-        << cfg_.primary_port << "; };\n"
-        << "  file \"" << zone << "bak\";\n"
-        << "  allow-notify { ";
-      for (const auto& a : cfg_.allow_notify)
-        c << a << "; ";
-      c << "};\n"
-        << "};\n";
-    }
-    write_file(dir_ / "named.conf", c.str());
-    break;
-  }
 }
 
 void dns_server::set_serial(const std::string& zone, uint32_t serial) {
