@@ -172,12 +172,17 @@ protected:
   /// `hold` on the thread that runs it (the UDP thread): the UDP thread is
   /// behind by that much afterwards.
   caf::actor blocker(std::chrono::milliseconds hold) {
-    return sys.spawn([hold](caf::event_based_actor* a) -> caf::behavior {
-      return {[=](timeout_atom, uint32_t) {
-        std::this_thread::sleep_for(hold);
-        a->quit();
-      }};
-    });
+    // (The hold is an argument, not a capture: CAF 0.17.6's init function
+    // for an actor without arguments dereferences a null shared_ptr.)
+    return sys.spawn(
+        [](caf::event_based_actor* a,
+           std::chrono::milliseconds held) -> caf::behavior {
+          return {[=](timeout_atom, uint32_t) {
+            std::this_thread::sleep_for(held);
+            a->quit();
+          }};
+        },
+        hold);
   }
 };
 
