@@ -23,7 +23,8 @@ struct dns_query {
   net::query_kind kind = net::query_kind::soa;
   net::endpoint destination;
   std::string qname_wire; ///< the zone, uncompressed wire format
-  /// When no reply settled the attempt this long after it left, the UDP
+  /// When no reply settled the attempt this long after it was handed over
+  /// (it leaves at the end of the UDP thread's turn), the UDP
   /// thread sends timeout_atom with the attempt to the querying actor
   /// (unless the request was released). 0: no timer.
   int64_t timeout_ns = 0;

@@ -86,7 +86,7 @@ void send_attempt(self_ptr self) {
   q.kind = is_poll(st) ? net::query_kind::soa : net::query_kind::notify;
   q.destination = st.cast.destination;
   q.qname_wire = st.cast.zone_wire;
-  // The UDP thread keeps the attempt's timer (from when the query leaves):
+  // The UDP thread keeps the attempt's timer (from when it takes the query):
   // cheaper than CAF's clock, and gone with the request.
   q.timeout_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(st.cast.timeout)
