@@ -4,6 +4,7 @@
 
 #include "apps/minidns-ctl/client_codec.hpp"
 #include "messages/cast.hpp"
+#include "messages/msgpack_scan.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +18,15 @@ void check(bool ok) {
     std::abort();
 }
 
+/// No reply carries a str that is not UTF-8 (pool managers that decode
+/// strictly would lose it): the whole frame passes the UTF-8 scan.
+void check_utf8(const std::string& frame) {
+  auto t = minidns::messages::scan_top(
+      reinterpret_cast<const uint8_t*>(frame.data()), frame.size(),
+      "trailing bytes", /*utf8=*/true);
+  check(t.structural_error.empty());
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -26,6 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!decoded.ok) {
     check(!decoded.error.empty());
     check(!decoded.error_reply.empty());
+    check_utf8(decoded.error_reply);
     auto r = decode_reply(decoded.error_reply.data(),
                           decoded.error_reply.size(), err);
     check(r.has_value());
@@ -38,6 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(c.destination.port != 0);
     if (c.kind == method::poll_for_serial_number) {
       auto frame = finish_status(c.reply_prefix, status::success, 7u, "x");
+      check_utf8(frame);
       auto r = decode_reply(frame.data(), frame.size(), err);
       check(r.has_value());
       check(r->status == "SUCCESS" && r->actual_serial == 7u);

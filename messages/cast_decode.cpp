@@ -239,7 +239,8 @@ decode_result decode_impl(const uint8_t* p, size_t n,
     r.field = invalid_field::frame;
     return r;
   }
-  const top_map t = scan_top(p, n, "trailing bytes after the cast map");
+  const top_map t =
+      scan_top(p, n, "trailing bytes after the cast map", /*utf8=*/true);
   decode_state st;
   if (!t.structural_error.empty()) {
     r.error = ascii_safe(t.structural_error);

@@ -32,6 +32,46 @@ struct item {
   uint64_t entries = 0; ///< elements, or key/value pairs for maps
 };
 
+} // namespace
+
+bool valid_utf8(const uint8_t* p, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    const uint8_t b = p[i];
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    uint32_t min;
+    if ((b & 0xe0) == 0xc0) {
+      len = 2, cp = b & 0x1f, min = 0x80;
+    } else if ((b & 0xf0) == 0xe0) {
+      len = 3, cp = b & 0x0f, min = 0x800;
+    } else if ((b & 0xf8) == 0xf0) {
+      len = 4, cp = b & 0x07, min = 0x10000;
+    } else {
+      return false; // a continuation byte, or 0xf8..0xff
+    }
+    if (len > n - i)
+      return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xc0) != 0x80)
+        return false;
+      cp = (cp << 6) | (p[i + k] & 0x3f);
+    }
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are
+    // not UTF-8 (RFC 3629).
+    if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+namespace {
+
 uint64_t read_be(const uint8_t* p, size_t n) {
   uint64_t v = 0;
   for (size_t i = 0; i < n; ++i)
@@ -40,9 +80,10 @@ uint64_t read_be(const uint8_t* p, size_t n) {
 }
 
 /// Reads the value header at `pos` and skips any scalar payload. Returns
-/// false and sets `err` when the bytes end early or are invalid.
+/// false and sets `err` when the bytes end early or are invalid, or (with
+/// `utf8`) when a str is not valid UTF-8.
 bool read_item(const uint8_t* p, size_t n, size_t& pos, item& it,
-               std::string& err) {
+               std::string& err, bool utf8) {
   if (pos >= n) {
     err = "truncated msgpack";
     return false;
@@ -110,6 +151,11 @@ bool read_item(const uint8_t* p, size_t n, size_t& pos, item& it,
     err = "truncated msgpack";
     return false;
   }
+  const bool str = (b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb);
+  if (utf8 && str && !valid_utf8(p + pos, static_cast<size_t>(payload))) {
+    err = "invalid UTF-8 in a string";
+    return false;
+  }
   pos += static_cast<size_t>(payload);
   return true;
 }
@@ -128,12 +174,12 @@ std::string too_deep() {
 /// Iterative with a fixed stack: hostile nesting costs neither heap nor
 /// call stack.
 bool skip_value(const uint8_t* p, size_t n, size_t& pos, size_t depth,
-                std::string& err) {
+                std::string& err, bool utf8) {
   std::array<uint64_t, max_nesting_depth> pending{}; // values left per level
   size_t open = 0;
   do {
     item it;
-    if (!read_item(p, n, pos, it, err))
+    if (!read_item(p, n, pos, it, err, utf8))
       return false;
     if (open > 0)
       --pending[open - 1];
@@ -211,7 +257,7 @@ std::string ascii_safe(std::string_view s) {
 bool is_one_value(std::string_view raw, std::string& err) {
   const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
   size_t pos = 0;
-  if (!skip_value(p, raw.size(), pos, 0, err))
+  if (!skip_value(p, raw.size(), pos, 0, err, false))
     return false;
   if (pos != raw.size()) {
     err = "trailing bytes after the value";
@@ -220,7 +266,8 @@ bool is_one_value(std::string_view raw, std::string& err) {
   return true;
 }
 
-top_map scan_top(const uint8_t* p, size_t n, const char* trailing_error) {
+top_map scan_top(const uint8_t* p, size_t n, const char* trailing_error,
+                 bool utf8) {
   top_map t;
   if (n == 0) {
     t.structural_error = "frame is empty";
@@ -234,7 +281,7 @@ top_map scan_top(const uint8_t* p, size_t n, const char* trailing_error) {
   size_t pos = 0;
   item top;
   std::string err;
-  if (!read_item(p, n, pos, top, err)) {
+  if (!read_item(p, n, pos, top, err, utf8)) {
     t.structural_error = "frame: " + err;
     return t;
   }
@@ -249,8 +296,8 @@ top_map scan_top(const uint8_t* p, size_t n, const char* trailing_error) {
     const size_t key_start = pos;
     if (pos < n && is_str_header(p[pos])) {
       item key;
-      if (!read_item(p, n, pos, key, err)) {
-        t.structural_error = "frame: " + err;
+      if (!read_item(p, n, pos, key, err, utf8)) {
+        t.structural_error = "frame: key " + std::to_string(i + 1) + ": " + err;
         return t;
       }
       // A str's payload is the tail of what read_item skipped.
@@ -262,7 +309,7 @@ top_map scan_top(const uint8_t* p, size_t n, const char* trailing_error) {
                                    header,
                                pos - key_start - header);
     } else {
-      if (!skip_value(p, n, pos, 1, err)) {
+      if (!skip_value(p, n, pos, 1, err, utf8)) {
         t.structural_error = "frame: " + err;
         return t;
       }
@@ -271,7 +318,7 @@ top_map scan_top(const uint8_t* p, size_t n, const char* trailing_error) {
             "frame: key " + std::to_string(i + 1) + " is not a string";
     }
     const size_t value_start = pos;
-    if (!skip_value(p, n, pos, 1, err)) {
+    if (!skip_value(p, n, pos, 1, err, utf8)) {
       t.structural_error =
           (e.key_is_str ? printable(e.key) : std::string("frame")) + ": " + err;
       if (e.key_is_str)

@@ -70,8 +70,16 @@ struct top_map {
 };
 
 /// Scans a frame whose top level must be a map with string keys.
-/// `trailing_error` is the structural error for bytes after the map.
-top_map scan_top(const uint8_t* p, size_t n, const char* trailing_error);
+/// `trailing_error` is the structural error for bytes after the map. With
+/// `utf8`, every str in the frame (keys and values, at any depth) must be
+/// valid UTF-8, or the scan stops with a structural error under the key it
+/// sits in: a reply never echoes a string a pool manager cannot decode.
+top_map scan_top(const uint8_t* p, size_t n, const char* trailing_error,
+                 bool utf8 = false);
+
+/// Whether `p[0..n)` is valid UTF-8 (RFC 3629: no overlong forms, no
+/// surrogates, nothing past U+10FFFF).
+bool valid_utf8(const uint8_t* p, size_t n);
 
 // ---------------------------------------------------------------------------
 // Unpacking what the scan accepted.

@@ -75,11 +75,16 @@ TEST(Cast, RejectsBadMethod) {
   expect_error(
       poll_fields().set("method", mp_str("Poll_for_serial_number")).encode(),
       "method: unknown 'Poll_for_serial_number'");
-  // Untrusted bytes are quoted printable.
+  // Untrusted bytes are quoted printable (valid UTF-8 beyond ASCII too).
+  expect_error(poll_fields()
+                   .set("method", mp_str(std::string("a\x01'\xc3\xa9", 5)))
+                   .encode(),
+               "method: unknown 'a\\x01\\'\\xc3\\xa9'");
+  // A string that is not UTF-8 is refused before anything reads it.
   expect_error(poll_fields()
                    .set("method", mp_str(std::string("a\x01'\xff", 4)))
                    .encode(),
-               "method: unknown 'a\\x01\\'\\xff'");
+               "method: invalid UTF-8 in a string");
   expect_error(
       poll_fields().set("method", mp_str(std::string(100, 'x'))).encode(),
       "method: unknown '" + std::string(64, 'x') + "...'");
