@@ -274,7 +274,14 @@ request_actor start_request(caf::actor_system& sys, uint64_t token,
   auto self = static_cast<started_request*>(
       caf::actor_cast<caf::abstract_actor*>(handle));
   init(self->state, token, std::move(cast), std::move(udp), std::move(sink));
-  send_attempt(self);
+  auto& st = self->state;
+  if (st.cast.delay.count() > 0) // `delay`: a pause before attempt 1
+    st.udp->pause(
+        caf::actor_cast<caf::strong_actor_ptr>(self), st.token, 0,
+        std::chrono::duration_cast<std::chrono::nanoseconds>(st.cast.delay)
+            .count());
+  else
+    send_attempt(self);
   return handle;
 }
 

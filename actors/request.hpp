@@ -46,7 +46,8 @@ struct request_state {
 };
 
 /// Starts a request from the calling thread: spawns its actor with
-/// caf::lazy_init, fills its state and hands attempt 1 to `udp` at once, so
+/// caf::lazy_init, fills its state and hands attempt 1 to `udp` at once (with
+/// a `delay`, a pause of that length before it), so
 /// the actor first runs when that attempt is answered, fails or times out
 /// (starting a request costs no trip through CAF's scheduler). Attempt k+1
 /// goes out timeout + retry_interval after attempt k when it got no

@@ -27,6 +27,7 @@ enum class method : uint8_t { notify_zone_changed, poll_for_serial_number };
 inline constexpr double max_timeout_seconds = 3600;
 inline constexpr double max_retry_interval_seconds = 3600;
 inline constexpr int64_t max_max_retries = 10000;
+inline constexpr double max_delay_seconds = 3600;
 /// Frames larger than this are refused with an error reply.
 inline constexpr size_t max_frame_size = size_t{64} * 1024;
 /// Most entries (array elements or map pairs) in any one msgpack container
@@ -44,6 +45,9 @@ struct cast {
   std::chrono::microseconds timeout{0};        ///< > 0
   std::chrono::microseconds retry_interval{0}; ///< >= 0
   uint32_t max_retries = 0; ///< resends after the first attempt
+  /// Optional `delay`: the first attempt leaves this long after the cast
+  /// was taken (0: at once).
+  std::chrono::microseconds delay{0};
   /// Polls only: the start of the update_status reply, already encoded: a
   /// msgpack map header for all reply keys, then "method", "context",
   /// "domain", "destination" (as received) and, when given, "request_id".

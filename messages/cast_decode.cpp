@@ -213,6 +213,19 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
       !why.empty())
     fail(key_max_retries, why);
   c.max_retries = static_cast<uint32_t>(retries);
+
+  // Optional: how long to wait before the first attempt (Designate's
+  // mdns API had it).
+  if (const auto* d = object_for(key_delay)) {
+    if (auto why = read_seconds(*d, s); !why.empty())
+      fail(key_delay, why);
+    if (!(s >= 0))
+      fail(key_delay, "must be >= 0 seconds");
+    if (s > max_delay_seconds)
+      fail(key_delay,
+           "must be at most " + number_text(max_delay_seconds) + " seconds");
+    c.delay = to_micros(s);
+  }
   return c;
 }
 

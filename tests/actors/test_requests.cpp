@@ -304,6 +304,44 @@ TEST_F(RequestTest, TheRetryPauseIsAskedOfTheUdpSideWithItsTimeout) {
   EXPECT_EQ(udp_seen->pauses[0].delay_ns, 500'000'000);
 }
 
+TEST_F(RequestTest, DelayIsAPauseBeforeTheFirstAttempt) {
+  auto c =
+      make_cast(messages::method::poll_for_serial_number, 100, 1.0, 0.5, 1);
+  c.delay = 2s;
+  req = start_request(sys, 7, std::move(c), udp, sink);
+  sched.run();
+  EXPECT_EQ(attempts(), 0u) << "nothing leaves before the delay";
+  ASSERT_EQ(udp_seen->pauses.size(), 1u);
+  EXPECT_EQ(udp_seen->pauses[0].attempt, 0u);
+  EXPECT_EQ(udp_seen->pauses[0].delay_ns, 2'000'000'000);
+  advance(1999ms);
+  EXPECT_EQ(attempts(), 0u);
+  advance(1ms);
+  ASSERT_EQ(attempts(), 1u);
+  EXPECT_EQ(udp_seen->queries[0].attempt, 1u);
+  // From there the budget runs as usual: attempt 2 after timeout + pause.
+  advance(1499ms);
+  EXPECT_EQ(attempts(), 1u);
+  advance(1ms);
+  EXPECT_EQ(attempts(), 2u);
+  advance(1s);
+  EXPECT_EQ(final_reply().detail, "timeout");
+}
+
+TEST_F(RequestTest, ShutdownDuringTheDelayEndsThePollWithoutAQuery) {
+  auto c =
+      make_cast(messages::method::poll_for_serial_number, 100, 1.0, 0.5, 1);
+  c.delay = 10s;
+  req = start_request(sys, 7, std::move(c), udp, sink);
+  sched.run();
+  caf::anon_send(req, shutdown_atom::value);
+  sched.run();
+  EXPECT_EQ(final_reply().detail, "shutdown");
+  EXPECT_EQ(attempts(), 0u);
+  advance(20s);
+  EXPECT_EQ(attempts(), 0u) << "the delay's end sends nothing once ended";
+}
+
 TEST_F(RequestTest, MaxRetriesZeroMeansSendOnce) {
   start_poll(100, 0.2, 5.0, 0);
   advance(200ms);

@@ -211,3 +211,45 @@ TEST_F(Poll, FailureLinesAreRateLimitedAndCounted) {
 }
 
 } // namespace
+
+namespace {
+
+using namespace minidns;
+using namespace minidns::it;
+
+// `delay` (docs/protocol.md): the first attempt leaves that long after the
+// cast was taken; the budget runs as usual from there.
+TEST_F(Poll, DelayHoldsTheFirstAttemptBack) {
+  start();
+  responder r;
+  zone_script s;
+  s.serial = 5;
+  r.script("later.test.", s);
+  auto cast = poll_fields(r.destination(), "later.test.", 5)
+                  .set("delay", mp_f64(0.4))
+                  .encode();
+  auto sent = std::chrono::steady_clock::now();
+  pm->send(cast);
+  auto got = receive(*pm);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->r.status, "SUCCESS");
+  EXPECT_EQ(got->r.actual_serial, 5u);
+  auto queries = r.queries_for("later.test.");
+  ASSERT_EQ(queries.size(), 1u);
+  // The query reached the server no earlier than the delay after the cast
+  // left the pool manager (the responder's clock reads it after arrival).
+  EXPECT_GE(queries[0].when - sent, 400ms) << "the query left before it";
+}
+
+TEST_F(Poll, ABadDelayIsRefusedNamingIt) {
+  start();
+  responder r;
+  auto got = poll_once(*pm, poll_fields(r.destination(), "bad.test.")
+                                .set("delay", mp_f64(3601))
+                                .encode());
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->r.error, "delay: must be at most 3600 seconds");
+  EXPECT_EQ(r.count(), 0u) << "no query for an invalid cast";
+}
+
+} // namespace

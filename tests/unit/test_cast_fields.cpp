@@ -362,3 +362,30 @@ TEST(Cast, TheDecoderNamesTheFieldAtFaultForTheMetrics) {
 }
 
 } // namespace
+
+namespace {
+
+using namespace minidns::messages;
+using namespace minidns::test;
+
+TEST(Cast, DelayIsOptionalAndChecked) {
+  auto absent = decode(poll_fields().encode());
+  ASSERT_TRUE(absent.ok) << absent.error;
+  EXPECT_EQ(absent.ok->delay.count(), 0);
+  auto given = decode(poll_fields().set("delay", mp(2.5)).encode());
+  ASSERT_TRUE(given.ok) << given.error;
+  EXPECT_EQ(given.ok->delay, std::chrono::microseconds(2'500'000));
+  auto whole = decode(notify_fields().set("delay", mp(3600)).encode());
+  ASSERT_TRUE(whole.ok) << whole.error;
+  EXPECT_EQ(whole.ok->delay, std::chrono::seconds(3600));
+  expect_error(poll_fields().set("delay", mp(-1)).encode(),
+               "delay: must be >= 0 seconds");
+  expect_error(poll_fields().set("delay", mp(3600.5)).encode(),
+               "delay: must be at most 3600 seconds");
+  expect_error_prefix(poll_fields().set("delay", mp_str("1s")).encode(),
+                      "delay: ");
+  EXPECT_EQ(decode(poll_fields().set("delay", mp(-1)).encode()).field,
+            invalid_field::delay);
+}
+
+} // namespace
