@@ -139,6 +139,19 @@ void finish(self_ptr self, messages::status status, net::detail detail) {
   }
 }
 
+/// Sends the next attempt after `wait`: at once when it is zero, else when
+/// the pause the UDP thread keeps (with the attempt timers) is over.
+void next_attempt_after(self_ptr self, std::chrono::microseconds wait) {
+  auto& st = self->state;
+  if (wait.count() == 0) {
+    send_attempt(self);
+    return;
+  }
+  st.udp->pause(
+      caf::actor_cast<caf::strong_actor_ptr>(self), st.token, st.attempt,
+      std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count());
+}
+
 /// The current attempt failed (timeout, send error, unsettling answer):
 /// schedule the next one or end with ERROR.
 void attempt_failed(self_ptr self) {
@@ -148,14 +161,7 @@ void attempt_failed(self_ptr self) {
     finish(self, messages::status::error, st.last_detail);
     return;
   }
-  if (st.cast.retry_interval.count() == 0)
-    send_attempt(self);
-  else // the UDP thread keeps the pause with the attempt timers
-    st.udp->pause(caf::actor_cast<caf::strong_actor_ptr>(self), st.token,
-                  st.attempt,
-                  std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      st.cast.retry_interval)
-                      .count());
+  next_attempt_after(self, st.cast.retry_interval);
 }
 
 void on_notify_answer(self_ptr self, uint32_t attempt,
@@ -270,18 +276,12 @@ request_actor start_request(caf::actor_system& sys, uint64_t token,
                             std::shared_ptr<status_port> sink) {
   auto handle = sys.spawn<started_request, caf::lazy_init>();
   // The actor does not run before its first message, and none can come
-  // before send_attempt below: until then its state is this thread's.
+  // before attempt 1 (or its delay) is handed over below: until then its
+  // state is this thread's.
   auto self = static_cast<started_request*>(
       caf::actor_cast<caf::abstract_actor*>(handle));
   init(self->state, token, std::move(cast), std::move(udp), std::move(sink));
-  auto& st = self->state;
-  if (st.cast.delay.count() > 0) // `delay`: a pause before attempt 1
-    st.udp->pause(
-        caf::actor_cast<caf::strong_actor_ptr>(self), st.token, 0,
-        std::chrono::duration_cast<std::chrono::nanoseconds>(st.cast.delay)
-            .count());
-  else
-    send_attempt(self);
+  next_attempt_after(self, self->state.cast.delay); // `delay`: 0 by default
   return handle;
 }
 

@@ -61,7 +61,6 @@ std::string default_text(const std::string& v) {
   return "\"" + v + "\"";
 }
 std::string default_text(caf::timespan v) {
-  using namespace std::chrono;
   auto ns = v.count();
   if (ns % 1'000'000'000 == 0)
     return std::to_string(ns / 1'000'000'000) + "s";

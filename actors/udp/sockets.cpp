@@ -110,11 +110,9 @@ struct datagram_reader::state {
   sockaddr_storage from[batch];
 };
 
-datagram_reader::datagram_reader() : st_(new state) {}
+datagram_reader::datagram_reader() : st_(std::make_unique<state>()) {}
 
-datagram_reader::~datagram_reader() {
-  delete st_;
-}
+datagram_reader::~datagram_reader() = default;
 
 size_t datagram_reader::read(int fd) {
   auto& s = *st_;

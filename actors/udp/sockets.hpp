@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -52,8 +53,6 @@ public:
 
   datagram_reader();
   ~datagram_reader();
-  datagram_reader(const datagram_reader&) = delete;
-  datagram_reader& operator=(const datagram_reader&) = delete;
 
   /// Reads one batch from `fd` without waiting; the number read. The
   /// datagrams stay readable until the next call.
@@ -68,7 +67,7 @@ public:
 
 private:
   struct state;
-  state* st_;
+  std::unique_ptr<state> st_;
 };
 
 /// epoll_wait until `left_ns` nanoseconds have passed (-1: for ever; 0: do

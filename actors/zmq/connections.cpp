@@ -19,10 +19,6 @@ constexpr int monitored_events =
     ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
 
-bool is_power_of_two(uint64_t n) {
-  return n != 0 && (n & (n - 1)) == 0;
-}
-
 } // namespace
 
 void receive_all(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {

@@ -17,6 +17,12 @@
 
 namespace minidns {
 
+/// Whether `n` is a power of two: the ZeroMQ thread logs repeated events
+/// (drops, refusals, intake pauses) at counts 1, 2, 4, 8, ...
+inline bool is_power_of_two(uint64_t n) {
+  return n != 0 && (n & (n - 1)) == 0;
+}
+
 /// Receives one whole multipart message without waiting into `parts`
 /// (cleared first; reused so that reading allocates no vector); empty
 /// when none.

@@ -39,10 +39,6 @@ bool too_late(int64_t lag_ns) {
 /// Most casts read per wake-up before the thread looks at its outbox again.
 constexpr int read_burst = 1024;
 
-bool is_power_of_two(uint64_t n) {
-  return n != 0 && (n & (n - 1)) == 0;
-}
-
 /// A request ended: its reply for the ZeroMQ thread, if it has one.
 struct out_item {
   uint64_t token = 0;
@@ -71,8 +67,7 @@ public:
             [this](const std::string& peer, const std::string& frame) {
               return send_now(peer, frame);
             },
-            [this](const char* why, uint64_t n) {
-              undeliverable_.store(n, std::memory_order_relaxed);
+            [](const char* why, uint64_t n) {
               if (is_power_of_two(n))
                 spdlog::warn("dropped a reply: {}; {} dropped so far", why, n);
             },
