@@ -2,9 +2,9 @@
 
 #include "actors/udp_io.hpp"
 #include "actors/zmq_bridge.hpp"
+#include "messages/json.hpp"
 #include "metrics/http_server.hpp"
 #include "metrics/prometheus.hpp"
-#include "net/json.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/pattern_formatter.h>
@@ -21,6 +21,10 @@ service start_service(caf::actor_system& sys, const settings& s) {
   uo.source_v4 = s.source_v4;
   uo.source_v6 = s.source_v6;
   uo.ipv6 = s.ipv6;
+  uo.max_outstanding_per_destination =
+      static_cast<uint32_t>(s.max_outstanding_per_destination);
+  uo.notify_rate = static_cast<double>(s.notify_rate);
+  uo.poll_rate = static_cast<double>(s.poll_rate);
   zmq_bridge_options zo;
   zo.endpoint = s.endpoint;
   zo.max_in_flight = s.max_in_flight;
@@ -71,10 +75,9 @@ service start_service(caf::actor_system& sys, const settings& s) {
     auto where = parse_listen_address(s.metrics_endpoint, why);
     if (!where)
       throw std::runtime_error("minidns.metrics-endpoint: " + why);
-    svc.metrics = std::make_shared<metrics::http_server>(
-        where->host, where->port, [udp_loop, zmq_loop] {
-          return metrics::render(metrics::global(), stats(*udp_loop),
-                                 stats(*zmq_loop));
+    svc.metrics =
+        std::make_shared<metrics::http_server>(where->host, where->port, [] {
+          return metrics::render(metrics::global());
         });
     auto host = s.metrics_endpoint.substr(0, s.metrics_endpoint.rfind(':'));
     svc.metrics_url = "http://" + host + ":" +
@@ -92,18 +95,24 @@ service start_service(caf::actor_system& sys, const settings& s) {
   return svc;
 }
 
-std::string summary(const service& svc) {
-  auto z = stats(*svc.zmq_loop);
-  auto u = stats(*svc.udp_loop);
+std::string summary(const service&) {
+  auto& m = metrics::global();
+  auto get = [](const std::atomic<uint64_t>& c) {
+    return c.load(std::memory_order_relaxed);
+  };
+  auto& z = m.zmq;
+  auto& u = m.udp;
   return fmt::format("casts {} invalid {} replies {} undeliverable {} "
                      "held-delivered {} refused {} intake-pauses {}; "
                      "queries sent {} send-errors {} send-waits {}; datagrams "
                      "{} accepted {} unmatched {} mismatched {}; icmp {} "
                      "icmp-unmatched {}",
-                     z.casts, z.invalid, z.replies, z.undeliverable,
-                     z.held_delivered, z.refused, z.intake_pauses, u.sent,
-                     u.send_errors, u.send_waits, u.received, u.accepted,
-                     u.unmatched, u.mismatched, u.icmp, u.icmp_unmatched);
+                     m.casts_total(), m.invalid_total(), get(z.replies),
+                     get(z.undeliverable), get(z.held_delivered),
+                     get(z.refused), get(z.intake_pauses), m.queries_total(),
+                     get(u.send_errors), get(u.send_waits), get(u.received),
+                     m.accepted_total(), get(u.unmatched), get(u.mismatched),
+                     get(u.icmp_matched), get(u.icmp_unmatched));
 }
 
 namespace {
@@ -114,7 +123,7 @@ public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
     std::string out;
-    net::append_json_string(
+    messages::append_json_string(
         out, std::string_view(msg.payload.data(), msg.payload.size()));
     // Without the quotes: the pattern has them.
     dest.append(out.data() + 1, out.data() + out.size() - 1);

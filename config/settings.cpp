@@ -245,6 +245,15 @@ std::vector<std::string> validate(const settings& s) {
   if (s.max_in_flight < 1 || s.max_in_flight > 100000000)
     bad("max-in-flight",
         "out of range 1..100000000: " + std::to_string(s.max_in_flight));
+  if (s.max_outstanding_per_destination > 1000000)
+    bad("max-outstanding-per-destination",
+        "out of range 0..1000000: " +
+            std::to_string(s.max_outstanding_per_destination));
+  if (s.notify_rate > 1000000)
+    bad("notify-rate",
+        "out of range 0..1000000: " + std::to_string(s.notify_rate));
+  if (s.poll_rate > 1000000)
+    bad("poll-rate", "out of range 0..1000000: " + std::to_string(s.poll_rate));
   if (s.drain_timeout.count() < 0 || s.drain_timeout > std::chrono::hours(1))
     bad("drain-timeout", "out of range 0s..1h");
   if (s.linger.count() < 0 || s.linger > std::chrono::minutes(10))
@@ -330,7 +339,7 @@ std::optional<curve_settings> load_curve(const settings& s,
   std::string why;
   bool ok = true;
   if (auto text = read_file(s.curve_key_file, why)) {
-    auto f = net::parse_key_file(*text, true);
+    auto f = curve::parse_key_file(*text, true);
     if (f.keys)
       out.server = std::move(*f.keys);
     else
@@ -339,7 +348,7 @@ std::optional<curve_settings> load_curve(const settings& s,
     bad("curve-key-file", why), ok = false;
   }
   if (auto text = read_file(s.curve_clients_file, why)) {
-    auto l = net::parse_key_list(*text);
+    auto l = curve::parse_key_list(*text);
     if (!l.error.empty())
       bad("curve-clients-file", s.curve_clients_file + ": " + l.error),
           ok = false;

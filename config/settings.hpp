@@ -3,7 +3,7 @@
 /// that reads them from INI files and the command line, and the validation
 /// CAF does not do. config/minidns.ini beside this file documents each.
 
-#include "net/keys.hpp"
+#include "actors/zmq/key_files.hpp"
 #include "net/prefix.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -25,6 +25,10 @@ struct settings {
   std::string source_v6 = "::";      ///< source address of IPv6 queries
   bool ipv6 = true;                  ///< open IPv6 sockets
   uint64_t max_in_flight = 100000;   ///< casts being worked on at once
+  /// Queries outstanding to one destination (address and port); 0: no cap.
+  uint64_t max_outstanding_per_destination = 1000;
+  uint64_t notify_rate = 0; ///< NOTIFYs per second per destination; 0: none
+  uint64_t poll_rate = 0;   ///< SOA queries per second per destination
   caf::timespan drain_timeout = std::chrono::seconds(5); ///< on SIGTERM
   caf::timespan linger = std::chrono::seconds(2); ///< unsent replies at exit
   uint64_t zmq_hwm = 100000;       ///< ZeroMQ high-water mark, messages
@@ -60,6 +64,13 @@ void for_each_setting(Settings& s, F&& f) {
   f("ipv6", s.ipv6, "open IPv6 sockets");
   f("max-in-flight", s.max_in_flight,
     "casts worked on at once; past it, casts wait in ZeroMQ");
+  f("max-outstanding-per-destination", s.max_outstanding_per_destination,
+    "queries outstanding to one address and port; more wait in its queue "
+    "(0: no cap)");
+  f("notify-rate", s.notify_rate,
+    "NOTIFYs per second to one destination (0: no limit; BIND's is 20)");
+  f("poll-rate", s.poll_rate,
+    "SOA queries per second to one destination (0: no limit)");
   f("drain-timeout", s.drain_timeout,
     "time given to requests in flight on SIGTERM");
   f("linger", s.linger, "time to deliver the last replies at exit");
@@ -100,7 +111,7 @@ std::optional<listen_address> parse_listen_address(const std::string& text,
 
 /// CURVE settings read from the key files.
 struct curve_settings {
-  net::key_pair server;             ///< the server's key pair
+  curve::key_pair server;           ///< the server's key pair
   std::vector<std::string> clients; ///< allowed public keys, Z85
 };
 

@@ -216,8 +216,8 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
 
   // Optional: how long to wait before the first attempt (Designate's
   // mdns API had it).
-  if (const auto* d = object_for(key_delay)) {
-    if (auto why = read_seconds(*d, s); !why.empty())
+  if (const auto* when = object_for(key_delay)) {
+    if (auto why = read_seconds(*when, s); !why.empty())
       fail(key_delay, why);
     if (!(s >= 0))
       fail(key_delay, "must be >= 0 seconds");

@@ -2,6 +2,7 @@
 
 #include "net/dns_message.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace minidns::metrics {
@@ -94,8 +95,9 @@ uint64_t get(const std::atomic<uint64_t>& a) {
 
 } // namespace
 
-std::string render(const registry& r, const udp_io_stats& udp,
-                   const zmq_bridge_stats& zmq) {
+std::string render(const registry& r) {
+  auto& udp = r.udp;
+  auto& zmq = r.zmq;
   page p;
   p.family("minidns_casts_total", "counter",
            "Valid casts accepted from pool managers, by method.");
@@ -130,10 +132,10 @@ std::string render(const registry& r, const udp_io_stats& udp,
 
   p.family("minidns_requests_in_flight", "gauge",
            "Requests running plus replies waiting for their pool manager.");
-  p.sample("", zmq.in_flight);
+  p.sample("", get(zmq.in_flight));
   p.family("minidns_requests_in_flight_limit", "gauge",
            "minidns.max-in-flight: casts wait in ZeroMQ beyond it.");
-  p.sample("", zmq.max_in_flight);
+  p.sample("", get(zmq.max_in_flight));
 
   p.family("minidns_request_duration_seconds", "histogram",
            "Time from cast to the request's end, by method.");
@@ -147,10 +149,23 @@ std::string render(const registry& r, const udp_io_stats& udp,
 
   p.family("minidns_dns_send_errors_total", "counter",
            "DNS queries the kernel refused to send.");
-  p.sample("", udp.send_errors);
+  p.sample("", get(udp.send_errors));
   p.family("minidns_dns_send_waits_total", "counter",
            "Times a full socket send buffer made queries wait.");
-  p.sample("", udp.send_waits);
+  p.sample("", get(udp.send_waits));
+
+  p.family("minidns_dns_queries_queued_total", "counter",
+           "Queries that waited in their destination's queue (flow "
+           "control: max-outstanding-per-destination, notify-rate, "
+           "poll-rate).");
+  p.sample("", get(udp.queued));
+  p.family("minidns_dns_queries_waiting", "gauge",
+           "Queries waiting in the per-destination queues now.");
+  p.sample("", get(udp.waiting));
+  p.family("minidns_dns_queries_outstanding", "gauge",
+           "Queries sent and not yet answered, timed out or failed, as flow "
+           "control counts them (0 while it is off).");
+  p.sample("", get(udp.outstanding));
 
   p.family("minidns_dns_attempts_timed_out_total", "counter",
            "Attempts that got no usable answer in time, by kind.");
@@ -159,7 +174,7 @@ std::string render(const registry& r, const udp_io_stats& udp,
 
   p.family("minidns_dns_datagrams_received_total", "counter",
            "UDP datagrams read from minidns's sockets.");
-  p.sample("", udp.received);
+  p.sample("", get(udp.received));
 
   p.family("minidns_dns_replies_total", "counter",
            "DNS replies accepted (matched and checked), by RCODE.");
@@ -174,14 +189,14 @@ std::string render(const registry& r, const udp_io_stats& udp,
            "Datagrams dropped: unmatched (no attempt with that socket, "
            "source and ID: forged or very late) or mismatched (failed the "
            "reply check).");
-  p.sample(label("reason", "unmatched"), udp.unmatched);
-  p.sample(label("reason", "mismatched"), udp.mismatched);
+  p.sample(label("reason", "unmatched"), get(udp.unmatched));
+  p.sample(label("reason", "mismatched"), get(udp.mismatched));
 
   p.family("minidns_dns_icmp_errors_total", "counter",
            "ICMP errors read from the sockets: matched ones ended an "
            "attempt early.");
-  p.sample(label("matched", "true"), udp.icmp);
-  p.sample(label("matched", "false"), udp.icmp_unmatched);
+  p.sample(label("matched", "true"), get(udp.icmp_matched));
+  p.sample(label("matched", "false"), get(udp.icmp_unmatched));
 
   p.family("minidns_dns_round_trip_seconds", "histogram",
            "Time from a query's send to its accepted reply, by kind.");
@@ -197,28 +212,33 @@ std::string render(const registry& r, const udp_io_stats& udp,
   p.family("minidns_cast_intake_pauses_total", "counter",
            "Times new casts were left in ZeroMQ because attempt timers ran "
            "more than 2 ms late.");
-  p.sample("", zmq.intake_pauses);
+  p.sample("", get(zmq.intake_pauses));
+
+  p.family("minidns_casts_refused_draining_total", "counter",
+           "Casts refused because minidns was shutting down.");
+  p.sample("", get(zmq.drain_refused));
 
   p.family("minidns_zmq_connections", "gauge",
            "ZeroMQ connections from pool managers now open.");
-  p.sample("", zmq.connected);
+  p.sample("", static_cast<uint64_t>(std::max<int64_t>(
+                   0, zmq.connected.load(std::memory_order_relaxed))));
   p.family("minidns_zmq_connections_refused_total", "counter",
            "Connections that failed the ZeroMQ handshake (CURVE key not "
            "allowed, wrong mechanism, closed early).");
-  p.sample("", zmq.refused);
+  p.sample("", get(zmq.refused));
 
   p.family("minidns_replies_sent_total", "counter",
            "Replies handed to ZeroMQ for pool managers.");
-  p.sample("", zmq.replies);
+  p.sample("", get(zmq.replies));
   p.family("minidns_replies_dropped_total", "counter",
            "Replies dropped: their pool manager did not come back in time.");
-  p.sample("", zmq.undeliverable);
+  p.sample("", get(zmq.undeliverable));
   p.family("minidns_replies_held", "gauge",
            "Replies waiting for a pool manager that disconnected.");
-  p.sample("", zmq.held);
+  p.sample("", get(zmq.held));
   p.family("minidns_replies_held_delivered_total", "counter",
            "Held replies delivered when their pool manager came back.");
-  p.sample("", zmq.held_delivered);
+  p.sample("", get(zmq.held_delivered));
   return p.take();
 }
 

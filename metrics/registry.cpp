@@ -33,6 +33,34 @@ void registry::cast_refused(messages::invalid_field f) noexcept {
   add(invalid[static_cast<size_t>(f)]);
 }
 
+namespace {
+
+template <size_t N>
+uint64_t sum(const std::array<std::atomic<uint64_t>, N>& xs) noexcept {
+  uint64_t n = 0;
+  for (auto& x : xs)
+    n += x.load(std::memory_order_relaxed);
+  return n;
+}
+
+} // namespace
+
+uint64_t registry::casts_total() const noexcept {
+  return sum(casts);
+}
+
+uint64_t registry::invalid_total() const noexcept {
+  return sum(invalid) + zmq.drain_refused.load(std::memory_order_relaxed);
+}
+
+uint64_t registry::queries_total() const noexcept {
+  return sum(queries);
+}
+
+uint64_t registry::accepted_total() const noexcept {
+  return sum(rcodes);
+}
+
 registry& global() noexcept {
   static registry r;
   return r;

@@ -1,10 +1,10 @@
 #pragma once
-/// The counters and histograms minidns exports to Prometheus that do not
-/// belong to one thread's own stats (udp_io_stats, zmq_bridge_stats): casts
-/// by method, requests by outcome, queries by kind, replies by RCODE,
-/// timeouts, invalid casts by field, request and round-trip durations.
-/// Lock-free: request actors on any scheduler thread update them. No CAF,
-/// no sockets.
+/// Every counter, gauge and histogram minidns keeps: the one source of
+/// both /metrics and the exit summary. Casts by method, requests by
+/// outcome, queries by kind, replies by RCODE, timeouts, invalid casts by
+/// field, durations, and what the UDP and ZeroMQ threads count of their
+/// own. Lock-free relaxed atomics: request actors on any scheduler thread
+/// update them. No CAF, no sockets.
 
 #include "messages/invalid_field.hpp"
 #include "net/detail.hpp"
@@ -56,7 +56,36 @@ using net::detail_names;
 inline constexpr auto& invalid_reasons = messages::invalid_field_names;
 inline constexpr size_t invalid_reason_count = messages::invalid_field_count;
 
-/// Everything counted outside the UDP and ZeroMQ threads' own stats.
+/// What only the UDP thread counts: on cache lines of its own, so that
+/// request actors counting elsewhere do not slow its loop.
+struct alignas(64) udp_counters {
+  std::atomic<uint64_t> send_errors{0};    ///< queries the kernel refused
+  std::atomic<uint64_t> send_waits{0};     ///< full send buffer: waited
+  std::atomic<uint64_t> received{0};       ///< datagrams read
+  std::atomic<uint64_t> unmatched{0};      ///< no attempt: socket, source, ID
+  std::atomic<uint64_t> mismatched{0};     ///< matched ID, failed the check
+  std::atomic<uint64_t> icmp_matched{0};   ///< ICMP errors that ended attempts
+  std::atomic<uint64_t> icmp_unmatched{0}; ///< ICMP errors about no attempt
+  std::atomic<uint64_t> queued{0};      ///< queries that waited: flow control
+  std::atomic<uint64_t> waiting{0};     ///< gauge: queries waiting now
+  std::atomic<uint64_t> outstanding{0}; ///< gauge: counted outstanding now
+};
+
+/// What only the ZeroMQ thread counts or sets.
+struct alignas(64) zmq_counters {
+  std::atomic<uint64_t> replies{0};        ///< replies handed to ZeroMQ
+  std::atomic<uint64_t> undeliverable{0};  ///< pool manager gone: dropped
+  std::atomic<uint64_t> held_delivered{0}; ///< held, then delivered
+  std::atomic<uint64_t> intake_pauses{0}; ///< casts left in ZeroMQ: late timers
+  std::atomic<uint64_t> drain_refused{0}; ///< casts refused while draining
+  std::atomic<uint64_t> refused{0};       ///< connections refused
+  std::atomic<int64_t> connected{0};      ///< gauge: connections open
+  std::atomic<uint64_t> held{0};          ///< gauge: replies held now
+  std::atomic<uint64_t> in_flight{0};     ///< gauge: requests plus replies
+  std::atomic<uint64_t> max_in_flight{0}; ///< gauge: minidns.max-in-flight
+};
+
+/// Every metric of the process (see global()); tests make their own.
 struct registry {
   std::array<std::atomic<uint64_t>, 2> casts{}; ///< by method
   /// Requests ended, by method, status (0 SUCCESS, 1 ERROR) and detail.
@@ -71,12 +100,20 @@ struct registry {
   /// Attempt timers: time fired minus time due, by kind. The UDP thread's
   /// own lateness, before the request and the reply's way out.
   std::array<histogram, 2> timer_lateness;
+  udp_counters udp;
+  zmq_counters zmq;
 
   /// Counts a request's end.
   void request_ended(method_label m, bool success, net::detail detail) noexcept;
 
   /// Counts an invalid cast.
   void cast_refused(messages::invalid_field f) noexcept;
+
+  /// Sums for the exit summary.
+  uint64_t casts_total() const noexcept;
+  uint64_t invalid_total() const noexcept; ///< drain refusals included
+  uint64_t queries_total() const noexcept;
+  uint64_t accepted_total() const noexcept; ///< replies of every RCODE
 };
 
 /// The process's registry.

@@ -56,7 +56,9 @@ public:
     Owner owner;
     std::string qname; ///< the zone, wire format: held once per request
     net::query_kind kind = net::query_kind::soa;
-    net::endpoint peer;       ///< every attempt goes to the same place
+    net::endpoint peer; ///< every attempt goes to the same place
+    /// The attempt out now, as flow control counts it (0: none).
+    uint32_t outstanding = 0;
     bool has_last = false;    ///< whether `last_*` name an attempt
     uint32_t last_socket = 0; ///< the newest attempt, head of the chain
     uint16_t last_id = 0;
@@ -132,7 +134,13 @@ public:
   /// `key` (from choose()).
   void add(const wire_key& key, uint64_t token, uint32_t number,
            time_point sent_at) {
-    auto& req = requests_.at(token);
+    add(key, requests_.at(token), token, number, sent_at);
+  }
+
+  /// add() for the caller that holds `req`, request `token` from open():
+  /// one lookup less per query.
+  void add(const wire_key& key, request& req, uint64_t token, uint32_t number,
+           time_point sent_at) {
     attempt a;
     a.token = token;
     a.number = number;

@@ -1,7 +1,9 @@
 #include "actors/udp/loop.hpp"
 
+#include "actors/handoff.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/udp/attempt_table.hpp"
+#include "actors/udp/flow_control.hpp"
 #include "actors/udp/inline_unit.hpp"
 #include "actors/udp/random_pool.hpp"
 #include "actors/udp/sockets.hpp"
@@ -14,12 +16,10 @@
 #include <caf/all.hpp>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <thread>
 #include <type_traits>
@@ -76,15 +76,16 @@ struct sock {
 class udp_io_loop : public query_port {
 public:
   explicit udp_io_loop(const udp_io_options& opts)
-      : sendmmsg_hook_(opts.sendmmsg_hook) {
+      : flow_({opts.max_outstanding_per_destination, opts.notify_rate,
+               opts.poll_rate}),
+        m_(opts.metrics != nullptr ? *opts.metrics : metrics::global()),
+        sendmmsg_hook_(opts.sendmmsg_hook) {
     if (opts.system != nullptr)
       unit_ = std::make_unique<inline_unit>(opts.system);
     epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
-    wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (epoll_ < 0 || wake_ < 0)
-      throw std::runtime_error(std::string("epoll/eventfd: ") +
-                               std::strerror(errno));
-    watch(wake_, wake_tag, EPOLLIN);
+    if (epoll_ < 0)
+      throw std::runtime_error(std::string("epoll: ") + std::strerror(errno));
+    watch(inbox_.fd(), wake_tag, EPOLLIN);
     for (size_t i = 0; i < opts.sockets_per_family; ++i) {
       int fd = open_udp_socket(false, opts.source_v4, opts.socket_buffer);
       if (fd < 0)
@@ -112,14 +113,13 @@ public:
     stop();
     for (auto& s : sockets_)
       ::close(s.fd);
-    ::close(wake_);
     ::close(epoll_);
   }
 
   void stop() {
     if (stopping_.exchange(true))
       return;
-    wake();
+    inbox_.wake();
     if (thread_.joinable())
       thread_.join();
   }
@@ -156,8 +156,6 @@ public:
     return lag_ns_.load(std::memory_order_relaxed);
   }
 
-  udp_io_stats read_stats() const { return count_.read(); }
-
 private:
   // -- the loop ------------------------------------------------------------
 
@@ -180,18 +178,18 @@ private:
       }
       for (int i = 0; i < n; ++i)
         handle_event(events[i].data.u32, events[i].events);
-      {
-        std::lock_guard<std::mutex> guard{mtx_};
-        work.swap(inbox_);
-      }
+      inbox_.take(work);
       for (auto& cmd : work)
         take(cmd);
       work.clear();
+      launch_ready();
       flush_all();
       fire_timers();
+      launch_ready(); // slots freed by timeouts
+      flush_all();
+      publish();
       run_actors();
-      std::lock_guard<std::mutex> guard{mtx_};
-      more = !inbox_.empty();
+      more = !inbox_.empty() || flow_.has_ready();
     }
     // Messages already delivered are handled before the thread ends.
     run_actors();
@@ -202,8 +200,7 @@ private:
 
   void handle_event(uint32_t tag, uint32_t ev) {
     if (tag == wake_tag) {
-      uint64_t v;
-      [[maybe_unused]] auto r = ::read(wake_, &v, sizeof(v));
+      inbox_.clear();
       return;
     }
     if (ev & EPOLLERR)
@@ -216,10 +213,12 @@ private:
     }
   }
 
-  /// Waits on epoll until the next timer is due (to the nanosecond);
-  /// `now`: does not sleep at all.
+  /// Waits on epoll until the next timer (or flow control's next rate
+  /// slot) is due, to the nanosecond; `now`: does not sleep at all.
   int wait(epoll_event* events, int max, bool now) {
     auto next = timers_.next_due();
+    if (auto f = flow_.next_due(); f && (!next || *f < *next))
+      next = f;
     int64_t left = -1; // ns; -1: for ever
     if (now)
       left = 0;
@@ -227,6 +226,13 @@ private:
       left = std::clamp<int64_t>((*next - steady::now()).count(), 0,
                                  int64_t{60} * 1'000'000'000);
     return wait_events(epoll_, events, max, left);
+  }
+
+  /// Makes flow control's figures readable by /metrics.
+  void publish() {
+    m_.udp.waiting.store(flow_.waiting_count(), std::memory_order_relaxed);
+    m_.udp.outstanding.store(flow_.outstanding_count(),
+                             std::memory_order_relaxed);
   }
 
   /// Tells the owners of timers that are due. Timers of requests that
@@ -241,7 +247,8 @@ private:
         tell(req->owner, retry_atom::value, t.attempt);
         return true;
       }
-      metrics::global().timer_lateness[static_cast<size_t>(t.query)].observe(
+      settle(*req, t.attempt);
+      m_.timer_lateness[static_cast<size_t>(t.query)].observe(
           std::chrono::duration<double>(late).count());
       tell(req->owner, timeout_atom::value, t.attempt);
       return true;
@@ -252,72 +259,110 @@ private:
   // -- commands from requests ----------------------------------------------
 
   void submit(command cmd) {
-    bool was_empty;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      was_empty = inbox_.empty();
-      inbox_.push_back(std::move(cmd));
-    }
-    // One wake-up per batch: the thread drains the whole inbox. The UDP
-    // thread itself (an actor it runs) needs none: it looks again before
-    // it sleeps.
-    if (was_empty && std::this_thread::get_id() != thread_id_)
-      wake();
+    // The UDP thread itself (an actor it runs) needs no wake-up: it looks
+    // again before it sleeps.
+    if (inbox_.push(std::move(cmd)) && std::this_thread::get_id() != thread_id_)
+      inbox_.wake();
   }
 
   void take(command& cmd) {
     auto& q = cmd.query;
     switch (cmd.op) {
-    case command::what::query:
-      enqueue(cmd);
+    case command::what::query: {
+      auto& req = attempts_.open(q.token, std::move(cmd.owner), q.kind,
+                                 std::move(q.qname_wire), q.destination);
+      if (flow_.admit(q.destination, q.kind, {q.token, q.attempt, q.timeout_ns},
+                      steady::now()))
+        launch(req, q.token, q.attempt, q.timeout_ns);
+      else
+        metrics::add(m_.udp.queued);
       break;
+    }
     case command::what::pause:
       attempts_.open(q.token, std::move(cmd.owner), q.kind, {}, {});
       timers_.schedule({steady::now() + std::chrono::nanoseconds(q.timeout_ns),
                         q.token, q.attempt, timer_kind::retry_pause, q.kind});
       break;
     case command::what::release:
+      if (auto* req = attempts_.find_request(q.token))
+        settle(*req, req->outstanding);
       attempts_.forget(q.token); // its timers are cancelled with it
       break;
     }
   }
 
-  /// Picks a socket and a fresh random ID, records the attempt and adds it
-  /// to its socket's send batch.
-  void enqueue(command& cmd) {
-    auto& q = cmd.query;
-    auto& req = attempts_.open(q.token, std::move(cmd.owner), q.kind,
-                               std::move(q.qname_wire), q.destination);
-    auto key =
-        attempts_.choose(q.destination, q.destination.v6 ? v6_ : v4_, rng_);
+  /// Sends attempt `attempt` of request `token` (`req`), which flow
+  /// control let go: picks a socket and a fresh random ID, records the
+  /// attempt, starts its timeout and adds it to its socket's send batch.
+  void launch(table::request& req, uint64_t token, uint32_t attempt,
+              int64_t timeout_ns) {
+    req.outstanding = attempt;
+    auto& dest = req.peer;
+    auto key = attempts_.choose(dest, dest.v6 ? v6_ : v4_, rng_);
     if (!key) {
       // No socket of that family, or no free ID for that destination.
-      fail(req.owner, q.attempt,
-           (q.destination.v6 ? v6_ : v4_).empty() ? EAFNOSUPPORT : EADDRINUSE);
+      fail(req, attempt,
+           (dest.v6 ? v6_ : v4_).empty() ? EAFNOSUPPORT : EADDRINUSE);
       return;
     }
     auto& out = batches_[key->socket].emplace_back();
-    out.len = net::build_query(q.kind, key->id, req.qname, out.data,
+    out.len = net::build_query(req.kind, key->id, req.qname, out.data,
                                sizeof(out.data));
     if (out.len == 0) {
       batches_[key->socket].pop_back();
-      fail(req.owner, q.attempt, EMSGSIZE);
+      fail(req, attempt, EMSGSIZE);
       return;
     }
     out.key = *key;
-    out.kind = q.kind;
-    out.to_len = q.destination.to_sockaddr(out.to);
+    out.kind = req.kind;
+    out.to_len = dest.to_sockaddr(out.to);
     auto now = steady::now();
-    attempts_.add(*key, q.token, q.attempt, now);
+    attempts_.add(*key, req, token, attempt, now);
     // The timeout runs from here, not from when the datagram leaves at the
     // end of the turn: measured, timers started as datagrams left bunched
     // their deadlines into the flushes and tripled the p99 lateness with
-    // 300,000 in flight (bench/RESULTS.md).
-    if (q.timeout_ns > 0)
-      timers_.schedule({now + std::chrono::nanoseconds(q.timeout_ns), q.token,
-                        q.attempt, timer_kind::attempt_timeout, q.kind});
+    // 300,000 in flight (bench/RESULTS.md). A query that waited for flow
+    // control starts its timeout here too, when it may leave.
+    if (timeout_ns > 0)
+      timers_.schedule({now + std::chrono::nanoseconds(timeout_ns), token,
+                        attempt, timer_kind::attempt_timeout, req.kind});
     if (batches_[key->socket].size() == batch && !sockets_[key->socket].waiting)
       flush(key->socket);
+  }
+
+  /// Sends the queries flow control lets go now. Those whose request ended
+  /// while they waited free their slot at once.
+  void launch_ready() {
+    if (!flow_.has_ready() && !flow_due())
+      return;
+    auto now = steady::now();
+    for (;;) {
+      ready_.clear();
+      flow_.take_ready(now, ready_);
+      if (ready_.empty())
+        return;
+      for (auto& r : ready_) {
+        auto* req = attempts_.find_request(r.query.token);
+        if (req == nullptr)
+          flow_.ended(r.destination, now);
+        else
+          launch(*req, r.query.token, r.query.attempt, r.query.timeout_ns);
+      }
+    }
+  }
+
+  bool flow_due() const {
+    auto due = flow_.next_due();
+    return due && *due <= steady::now();
+  }
+
+  /// Attempt `attempt` of `req` is no longer outstanding (answered, timed
+  /// out, failed): its destination may take the next waiting query.
+  void settle(table::request& req, uint32_t attempt) {
+    if (attempt == 0 || req.outstanding != attempt)
+      return;
+    req.outstanding = 0;
+    flow_.ended(req.peer, steady::now());
   }
 
   // -- sending -------------------------------------------------------------
@@ -328,68 +373,33 @@ private:
         flush(idx);
   }
 
-  /// Sends socket `idx`'s batch. A full send buffer (EAGAIN) keeps the
-  /// rest, in order, until epoll says there is room; any other error ends
-  /// the attempt of the datagram that met it, after one more try, since the
-  /// error may be a pending ICMP error about an earlier datagram that this
-  /// call merely reported.
+  /// Sends socket `idx`'s batch. A full send buffer keeps the rest, in
+  /// order, until epoll says there is room; a datagram the kernel refuses
+  /// ends its attempt.
   void flush(uint32_t idx) {
     auto& out = batches_[idx];
-    mmsghdr msgs[batch];
-    iovec iov[batch];
-    size_t off = 0;
-    bool tried_again = false;
-    while (off < out.size()) {
-      size_t n = std::min(batch, out.size() - off);
-      for (size_t i = 0; i < n; ++i) {
-        auto& o = out[off + i];
-        iov[i] = {o.data, o.len};
-        msgs[i] = {};
-        msgs[i].msg_hdr.msg_name = &o.to;
-        msgs[i].msg_hdr.msg_namelen = o.to_len;
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-      }
-      int r = send_batch(sockets_[idx].fd, msgs, static_cast<unsigned>(n));
-      if (r > 0) {
-        for (size_t i = off; i < off + static_cast<size_t>(r); ++i)
-          left(out[i]);
-        off += static_cast<size_t>(r);
-        tried_again = false;
-        continue;
-      }
-      int err = r < 0 ? errno : EIO;
-      if (err == EINTR)
-        continue;
-      if (err == EAGAIN || err == EWOULDBLOCK) {
-        udp_io_counters::add(count_.send_waits);
-        out.erase(out.begin(), out.begin() + static_cast<ptrdiff_t>(off));
-        wait_for_room(idx, true);
-        return;
-      }
-      if (!tried_again) {
-        tried_again = true;
-        continue;
-      }
-      tried_again = false;
-      if (auto m = attempts_.find(out[off].key)) {
-        attempts_.kill(out[off].key);
-        fail(m.req->owner, m.att->number, err);
-      }
-      ++off;
+    auto sent = send_datagrams(
+        sockets_[idx].fd, out.size(), sendmmsg_hook_,
+        [&out](size_t i) {
+          auto& o = out[i];
+          return datagram_out{o.data, o.len, &o.to, o.to_len};
+        },
+        [&](size_t i) {
+          metrics::add(m_.queries[static_cast<size_t>(out[i].kind)]);
+        },
+        [&](size_t i, int err) {
+          if (auto m = attempts_.find(out[i].key)) {
+            attempts_.kill(out[i].key);
+            fail(*m.req, m.att->number, err);
+          }
+        });
+    if (sent < out.size()) {
+      metrics::add(m_.udp.send_waits);
+      out.erase(out.begin(), out.begin() + static_cast<ptrdiff_t>(sent));
+      wait_for_room(idx, true);
+      return;
     }
     out.clear();
-  }
-
-  /// Datagram `o` is on its way: count it.
-  void left(const outgoing& o) {
-    udp_io_counters::add(count_.sent);
-    metrics::add(metrics::global().queries[static_cast<size_t>(o.kind)]);
-  }
-
-  int send_batch(int fd, mmsghdr* msgs, unsigned n) {
-    return sendmmsg_hook_ ? sendmmsg_hook_(fd, msgs, n)
-                          : ::sendmmsg(fd, msgs, n, 0);
   }
 
   /// Watches socket `idx` for room in its send buffer, or stops watching.
@@ -417,10 +427,11 @@ private:
                    ? attempts_.find(wire_key{e.peer, idx, e.id})
                    : table::match{};
       if (!m) {
-        udp_io_counters::add(count_.icmp_unmatched);
+        metrics::add(m_.udp.icmp_unmatched);
         continue;
       }
-      udp_io_counters::add(count_.icmp);
+      metrics::add(m_.udp.icmp_matched);
+      settle(*m.req, m.att->number);
       tell(m.req->owner, send_error_atom::value, m.att->number, e.err);
     }
   }
@@ -433,7 +444,7 @@ private:
   void receive(uint32_t idx) {
     for (int round = 0; round < max_read_rounds; ++round) {
       auto n = reader_.read(sockets_[idx].fd);
-      udp_io_counters::add(count_.received, n);
+      metrics::add(m_.udp.received, n);
       for (size_t i = 0; i < n; ++i)
         accept(idx, reader_.data(i), reader_.size(i), reader_.from(i));
       if (n < datagram_reader::batch)
@@ -448,19 +459,18 @@ private:
     wire_key key{peer.value_or(net::endpoint{}), idx, net::peek_id(data, len)};
     auto m = peer && len >= 12 ? attempts_.find(key) : table::match{};
     if (!m) {
-      udp_io_counters::add(count_.unmatched);
+      metrics::add(m_.udp.unmatched);
       return;
     }
     auto info = net::check_reply(
         data, len, net::expected_reply{m.req->kind, key.id, m.req->qname});
     if (info.match != net::reply_match::accepted) {
-      udp_io_counters::add(count_.mismatched);
+      metrics::add(m_.udp.mismatched);
       return;
     }
-    udp_io_counters::add(count_.accepted);
-    auto& metrics = metrics::global();
-    metrics::add(metrics.rcodes[info.rcode & 0xf]);
-    metrics.rtt[static_cast<size_t>(m.req->kind)].observe(
+    metrics::add(m_.rcodes[info.rcode & 0xf]);
+    settle(*m.req, m.att->number);
+    m_.rtt[static_cast<size_t>(m.req->kind)].observe(
         std::chrono::duration<double>(steady::now() - m.att->sent_at).count());
     tell(m.req->owner, answer_atom::value, m.att->number, info);
   }
@@ -483,9 +493,10 @@ private:
   }
 
   /// Tells a request that its attempt failed to leave.
-  void fail(const caf::strong_actor_ptr& owner, uint32_t attempt, int err) {
-    udp_io_counters::add(count_.send_errors);
-    tell(owner, send_error_atom::value, attempt, err);
+  void fail(table::request& req, uint32_t attempt, int err) {
+    metrics::add(m_.udp.send_errors);
+    settle(req, attempt);
+    tell(req.owner, send_error_atom::value, attempt, err);
   }
 
   /// Runs the actors woken by tell(). They may submit commands, which the
@@ -513,35 +524,30 @@ private:
     watch(fd, idx, EPOLLIN);
   }
 
-  void wake() {
-    uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_, &one, sizeof(one));
-  }
-
   int epoll_ = -1;
-  int wake_ = -1;
   std::vector<sock> sockets_;
   std::vector<uint32_t> v4_; ///< indexes of the IPv4 sockets
   std::vector<uint32_t> v6_; ///< indexes of the IPv6 sockets
   std::thread thread_;
   std::atomic<bool> stopping_{false};
 
-  std::mutex mtx_;
-  std::vector<command> inbox_;
+  handoff<command> inbox_; ///< commands from requests, any thread
 
   // Owned by the UDP thread.
   random_pool rng_;
   table attempts_;
   datagram_reader reader_;
   timer_service timers_;
+  flow_control flow_;                      ///< per-destination limits
+  std::vector<flow_control::ready> ready_; ///< scratch of launch_ready()
   std::unordered_map<uint32_t, std::vector<outgoing>> batches_;
 
-  udp_io_counters count_;
+  metrics::registry& m_;           ///< where the thread counts
   std::atomic<int64_t> lag_ns_{0}; ///< see timer_lag_ns()
   /// When the thread went into epoll_wait with nothing left to do (steady
   /// clock ns), 0 while it works; see timer_lag_ns().
   std::atomic<int64_t> asleep_since_ns_{0};
-  std::function<int(int, mmsghdr*, unsigned)> sendmmsg_hook_;
+  sendmmsg_fn sendmmsg_hook_;
   /// Runs woken request actors on this thread; null without an actor
   /// system in the options (then messages go through CAF's scheduler).
   std::unique_ptr<inline_unit> unit_;
@@ -555,10 +561,6 @@ std::shared_ptr<udp_io_loop> start_udp_io_loop(const udp_io_options& opts) {
 
 void stop(udp_io_loop& loop) {
   loop.stop();
-}
-
-udp_io_stats stats(const udp_io_loop& loop) {
-  return loop.read_stats();
 }
 
 std::shared_ptr<query_port> as_query_port(std::shared_ptr<udp_io_loop> loop) {

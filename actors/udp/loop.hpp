@@ -7,7 +7,6 @@
 /// (every per-request timer).
 
 #include "actors/ports.hpp"
-#include "metrics/stats.hpp"
 
 #include <cstddef>
 #include <functional>
@@ -20,6 +19,10 @@ namespace caf {
 class actor_system;
 } // namespace caf
 
+namespace minidns::metrics {
+struct registry;
+} // namespace minidns::metrics
+
 namespace minidns {
 
 /// Socket settings of the UDP thread.
@@ -29,10 +32,16 @@ struct udp_io_options {
   std::string source_v4 = "0.0.0.0"; ///< local address for IPv4 queries
   std::string source_v6 = "::";      ///< local address for IPv6 queries
   bool ipv6 = true;                  ///< open IPv6 sockets
+  /// Flow control per destination (address and port); 0 turns each off.
+  uint32_t max_outstanding_per_destination = 0; ///< queries outstanding
+  double notify_rate = 0;                       ///< NOTIFYs per second
+  double poll_rate = 0;                         ///< SOA queries per second
   /// When set, the UDP thread runs the request actors that its answers,
   /// timers and send failures wake, instead of CAF's workers (one thread
   /// hop less per reply). Null: they go through CAF's scheduler.
   caf::actor_system* system = nullptr;
+  /// Where the thread counts; null: the process's (metrics::global()).
+  metrics::registry* metrics = nullptr;
   /// Stands in for sendmmsg(2) when set: tests make sends fail with it.
   std::function<int(int fd, mmsghdr* msgs, unsigned n)> sendmmsg_hook;
 };
@@ -45,9 +54,6 @@ std::shared_ptr<udp_io_loop> start_udp_io_loop(const udp_io_options& opts);
 
 /// Stops the UDP thread (idempotent); the sockets close with the loop.
 void stop(udp_io_loop& loop);
-
-/// Reads the loop's counters.
-udp_io_stats stats(const udp_io_loop& loop);
 
 /// The loop as request actors use it: queries, pauses and releases go
 /// straight to the UDP thread's queue.

@@ -2,6 +2,7 @@
 
 #include "net/dns_message.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -156,6 +157,51 @@ int wait_events(int epoll_fd, epoll_event* events, int max, int64_t left_ns) {
   }
   int ms = left_ns < 0 ? -1 : static_cast<int>((left_ns + 999'999) / 1'000'000);
   return ::epoll_wait(epoll_fd, events, max, ms);
+}
+
+size_t send_datagrams(int fd, size_t n, const sendmmsg_fn& send,
+                      const std::function<datagram_out(size_t)>& at,
+                      const std::function<void(size_t)>& left,
+                      const std::function<void(size_t, int)>& refused) {
+  constexpr size_t batch = 64;
+  mmsghdr msgs[batch];
+  iovec iov[batch];
+  size_t off = 0;
+  bool tried_again = false;
+  while (off < n) {
+    size_t k = std::min(batch, n - off);
+    for (size_t i = 0; i < k; ++i) {
+      auto d = at(off + i);
+      iov[i] = {const_cast<void*>(d.data), d.len};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_name = const_cast<void*>(d.to);
+      msgs[i].msg_hdr.msg_namelen = d.to_len;
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int r = send ? send(fd, msgs, static_cast<unsigned>(k))
+                 : ::sendmmsg(fd, msgs, static_cast<unsigned>(k), 0);
+    if (r > 0) {
+      for (size_t i = off; i < off + static_cast<size_t>(r); ++i)
+        left(i);
+      off += static_cast<size_t>(r);
+      tried_again = false;
+      continue;
+    }
+    int err = r < 0 ? errno : EIO;
+    if (err == EINTR)
+      continue;
+    if (err == EAGAIN || err == EWOULDBLOCK)
+      return off;
+    if (!tried_again) {
+      tried_again = true;
+      continue;
+    }
+    tried_again = false;
+    refused(off, err);
+    ++off;
+  }
+  return n;
 }
 
 } // namespace minidns

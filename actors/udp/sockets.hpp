@@ -7,11 +7,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 struct msghdr;
+struct mmsghdr;
 struct epoll_event;
 
 namespace minidns {
@@ -69,6 +71,28 @@ private:
   struct state;
   std::unique_ptr<state> st_;
 };
+
+/// One datagram to send: its bytes and its destination (a sockaddr).
+struct datagram_out {
+  const void* data;
+  size_t len;
+  const void* to;
+  uint32_t to_len;
+};
+
+/// sendmmsg(2), or what a test puts in its place to make sends fail.
+using sendmmsg_fn = std::function<int(int fd, mmsghdr* msgs, unsigned n)>;
+
+/// Sends datagrams [0, n) on `fd` in order, in batches, without waiting;
+/// `at(i)` gives datagram i. Calls `left(i)` for each one that left and
+/// `refused(i, errno)` for each the kernel refused twice in a row (an
+/// error once may be a pending ICMP error about an earlier datagram that
+/// this call merely reported). Stops at a full send buffer (EAGAIN) and
+/// returns the index of the first datagram not sent; n when all went.
+size_t send_datagrams(int fd, size_t n, const sendmmsg_fn& send,
+                      const std::function<datagram_out(size_t)>& at,
+                      const std::function<void(size_t)>& left,
+                      const std::function<void(size_t, int)>& refused);
 
 /// epoll_wait until `left_ns` nanoseconds have passed (-1: for ever; 0: do
 /// not wait), to the nanosecond with epoll_pwait2 (Linux 5.11), else

@@ -38,9 +38,11 @@ void receive_all(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
 }
 
 connection_watch::connection_watch(zmq::context_t& ctx, zmq::socket_t& router,
-                                   const std::optional<net::key_pair>& curve,
-                                   const std::vector<std::string>& clients)
-    : curve_(curve.has_value()), monitor_(ctx, zmq::socket_type::pair) {
+                                   const std::optional<curve::key_pair>& curve,
+                                   const std::vector<std::string>& clients,
+                                   metrics::zmq_counters& counts)
+    : curve_(curve.has_value()), monitor_(ctx, zmq::socket_type::pair),
+      counts_(counts) {
   if (curve) {
     // The ROUTER becomes a CURVE server; the ZAP handler lets in only the
     // listed public keys.
@@ -71,11 +73,6 @@ connection_watch::connection_watch(zmq::context_t& ctx, zmq::socket_t& router,
   monitor_.connect(monitor_endpoint);
 }
 
-uint64_t connection_watch::connected() const {
-  return static_cast<uint64_t>(
-      std::max<int64_t>(0, connected_.load(std::memory_order_relaxed)));
-}
-
 void connection_watch::serve_zap() {
   for (;;) {
     receive_all(*zap_, scratch_);
@@ -88,7 +85,7 @@ void connection_watch::serve_zap() {
     if (v.allowed) {
       spdlog::debug("pool manager {} authenticated as {}", frames[3], v.user);
     } else {
-      auto n = zap_denied_.fetch_add(1, std::memory_order_relaxed) + 1;
+      auto n = ++zap_denied_;
       if (is_power_of_two(n))
         spdlog::warn("refused a pool manager from {}: {} ({} refused so far)",
                      frames.size() > 3 ? frames[3] : std::string{}, v.why, n);
@@ -116,16 +113,16 @@ bool connection_watch::read_monitor() {
     std::memcpy(&event, scratch_[0].data(), 2);
     switch (event) {
     case ZMQ_EVENT_ACCEPTED:
-      connected_.fetch_add(1, std::memory_order_relaxed);
+      counts_.connected.fetch_add(1, std::memory_order_relaxed);
       break;
     case ZMQ_EVENT_DISCONNECTED:
-      connected_.fetch_sub(1, std::memory_order_relaxed);
+      counts_.connected.fetch_sub(1, std::memory_order_relaxed);
       break;
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
       handshake = true;
       break;
     default: {
-      auto n = refused_.fetch_add(1, std::memory_order_relaxed) + 1;
+      auto n = counts_.refused.fetch_add(1, std::memory_order_relaxed) + 1;
       // Refused keys are logged by the ZAP handler, with the key.
       if (is_power_of_two(n) && event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
         spdlog::warn("a connection failed the ZeroMQ {} handshake ({}); {} "

@@ -5,7 +5,8 @@
 /// succeeded (a pool manager may be back for its held replies). Runs on
 /// the ZeroMQ thread, beside the loop.
 
-#include "net/keys.hpp"
+#include "actors/zmq/key_files.hpp"
+#include "metrics/registry.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -35,8 +36,9 @@ public:
   /// when `curve` is set, and starts monitoring it. Throws
   /// std::runtime_error naming the setting at fault.
   connection_watch(zmq::context_t& ctx, zmq::socket_t& router,
-                   const std::optional<net::key_pair>& curve,
-                   const std::vector<std::string>& clients);
+                   const std::optional<curve::key_pair>& curve,
+                   const std::vector<std::string>& clients,
+                   metrics::zmq_counters& counts);
 
   /// The monitor socket, to poll.
   zmq::socket_t& monitor() { return monitor_; }
@@ -50,21 +52,16 @@ public:
   /// Reads the monitor's events; true when a handshake succeeded.
   bool read_monitor();
 
-  /// Connections refused: failed handshakes, unlisted keys.
-  uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
-
-  /// Pool manager connections now.
-  uint64_t connected() const;
-
 private:
   bool curve_ = false;
   zmq::socket_t monitor_;
   std::optional<zmq::socket_t> zap_;
   std::unordered_set<std::string> allowed_keys_; ///< binary public keys
   std::vector<zmq::message_t> scratch_;          ///< events, ZAP requests
-  std::atomic<uint64_t> refused_{0};
-  std::atomic<uint64_t> zap_denied_{0};
-  std::atomic<int64_t> connected_{0};
+  /// Counts refused connections (failed handshakes, unlisted keys) and
+  /// sets the gauge of open ones.
+  metrics::zmq_counters& counts_;
+  uint64_t zap_denied_ = 0; ///< for the log's 1, 2, 4, ... rule
 };
 
 } // namespace minidns

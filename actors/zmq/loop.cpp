@@ -1,5 +1,6 @@
 #include "actors/zmq/loop.hpp"
 
+#include "actors/handoff.hpp"
 #include "actors/request.hpp"
 #include "actors/zmq/connections.hpp"
 #include "actors/zmq/drain.hpp"
@@ -12,11 +13,9 @@
 #include <caf/all.hpp>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
-#include <sys/eventfd.h>
 #include <thread>
 #include <unistd.h>
 #include <unordered_map>
@@ -61,7 +60,9 @@ class zmq_bridge_loop : public status_port,
                         public std::enable_shared_from_this<zmq_bridge_loop> {
 public:
   explicit zmq_bridge_loop(const zmq_bridge_options& opts)
-      : opts_(opts), ctx_(1), sock_(ctx_, zmq::socket_type::router),
+      : opts_(opts),
+        m_(opts.metrics != nullptr ? *opts.metrics : metrics::global()),
+        ctx_(1), sock_(ctx_, zmq::socket_type::router),
         router_(
             {opts.reply_hold, opts.reply_hold_max},
             [this](const std::string& peer, const std::string& frame) {
@@ -77,12 +78,10 @@ public:
                             held);
             }),
         drain_(opts.linger) {
-    wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wake_ < 0)
-      throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
     // CURVE (when set) and the socket monitor: who may connect, and when
     // a pool manager may be back for its held replies.
-    watch_.emplace(ctx_, sock_, opts.curve, opts.curve_clients);
+    watch_.emplace(ctx_, sock_, opts.curve, opts.curve_clients, m_.zmq);
+    m_.zmq.max_in_flight.store(opts.max_in_flight, std::memory_order_relaxed);
     // A ROUTER silently drops what it cannot route; we want to know.
     sock_.set(zmq::sockopt::router_mandatory, 1);
     // A pool manager that reconnects with its routing id takes it over at
@@ -97,17 +96,13 @@ public:
     try {
       sock_.bind(opts.endpoint);
     } catch (const zmq::error_t& e) {
-      ::close(wake_);
       throw std::runtime_error("minidns.endpoint: cannot bind '" +
                                opts.endpoint + "': " + e.what());
     }
     bound_ = sock_.get(zmq::sockopt::last_endpoint);
   }
 
-  ~zmq_bridge_loop() override {
-    stop_now();
-    ::close(wake_);
-  }
+  ~zmq_bridge_loop() override { stop_now(); }
 
   void start(caf::actor_system& sys, zmq_bridge_actor bridge,
              std::shared_ptr<query_port> udp) {
@@ -124,29 +119,23 @@ public:
 
   /// A request ended: hands its reply, if any, to the thread.
   void done(uint64_t token, std::string frame) override {
-    bool was_empty;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      was_empty = outbox_.empty();
-      outbox_.push_back({token, std::move(frame)});
-    }
-    if (was_empty)
-      wake();
+    if (outbox_.push({token, std::move(frame)}))
+      outbox_.wake();
   }
 
   void start_draining() {
     draining_.store(true);
-    wake();
+    outbox_.wake();
   }
 
   void force() {
     forcing_.store(true);
-    wake();
+    outbox_.wake();
   }
 
   void stop_now() {
     abort_.store(true);
-    wake();
+    outbox_.wake();
     if (thread_.joinable())
       thread_.join();
     // Requests hold the loop as their status port; the loop held itself
@@ -157,22 +146,6 @@ public:
   }
 
   const std::string& endpoint() const { return bound_; }
-
-  zmq_bridge_stats read_stats() const {
-    zmq_bridge_stats s;
-    s.casts = casts_.load(std::memory_order_relaxed);
-    s.invalid = invalid_.load(std::memory_order_relaxed);
-    s.replies = replies_.load(std::memory_order_relaxed);
-    s.undeliverable = undeliverable_.load(std::memory_order_relaxed);
-    s.held = held_now_.load(std::memory_order_relaxed);
-    s.in_flight = in_flight_now_.load(std::memory_order_relaxed);
-    s.max_in_flight = opts_.max_in_flight;
-    s.held_delivered = held_delivered_.load(std::memory_order_relaxed);
-    s.refused = watch_->refused();
-    s.intake_pauses = intake_pauses_.load(std::memory_order_relaxed);
-    s.connected = watch_->connected();
-    return s;
-  }
 
 private:
   // -- the loop ------------------------------------------------------------
@@ -189,7 +162,7 @@ private:
       auto* zap = watch_->zap();
       zmq::pollitem_t items[] = {
           {sock_.handle(), 0, static_cast<short>(can_read ? ZMQ_POLLIN : 0), 0},
-          {nullptr, wake_, ZMQ_POLLIN, 0},
+          {nullptr, outbox_.fd(), ZMQ_POLLIN, 0},
           {watch_->monitor().handle(), 0, ZMQ_POLLIN, 0},
           {zap ? zap->handle() : nullptr, 0,
            static_cast<short>(zap ? ZMQ_POLLIN : 0), 0},
@@ -203,10 +176,8 @@ private:
         break;
       }
       auto now = clock::now();
-      if (items[1].revents & ZMQ_POLLIN) {
-        uint64_t v;
-        [[maybe_unused]] auto r = ::read(wake_, &v, sizeof(v));
-      }
+      if (items[1].revents & ZMQ_POLLIN)
+        outbox_.clear();
       if (zap && (items[3].revents & ZMQ_POLLIN))
         watch_->serve_zap();
       if ((items[2].revents & ZMQ_POLLIN) && watch_->read_monitor())
@@ -243,7 +214,7 @@ private:
     auto lag = udp_->timer_lag_ns();
     bool late = too_late(lag);
     if (late && !paused_) {
-      auto n = intake_pauses_.fetch_add(1, std::memory_order_relaxed) + 1;
+      auto n = m_.zmq.intake_pauses.fetch_add(1, std::memory_order_relaxed) + 1;
       if (is_power_of_two(n))
         spdlog::warn("attempt timers are {} ms late: new casts wait in "
                      "ZeroMQ until they catch up (pause {})",
@@ -269,10 +240,7 @@ private:
 
   /// Sends the replies of the requests that ended.
   void send_replies(clock::time_point now) {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      work_.swap(outbox_);
-    }
+    outbox_.take(work_);
     for (auto& item : work_) {
       auto req = live_.find(item.token);
       if (req == live_.end())
@@ -309,11 +277,12 @@ private:
 
   /// Makes the thread's figures readable from other threads.
   void publish() {
-    in_flight_now_.store(in_flight(), std::memory_order_relaxed);
-    held_now_.store(router_.held(), std::memory_order_relaxed);
-    undeliverable_.store(router_.counts().dropped, std::memory_order_relaxed);
-    held_delivered_.store(router_.counts().held_delivered,
-                          std::memory_order_relaxed);
+    auto& z = m_.zmq;
+    z.in_flight.store(in_flight(), std::memory_order_relaxed);
+    z.held.store(router_.held(), std::memory_order_relaxed);
+    z.undeliverable.store(router_.counts().dropped, std::memory_order_relaxed);
+    z.held_delivered.store(router_.counts().held_delivered,
+                           std::memory_order_relaxed);
   }
 
   // -- casts ---------------------------------------------------------------
@@ -340,8 +309,7 @@ private:
   /// an error naming the field (or the drain).
   void take_cast(std::string peer, clock::time_point now) {
     if (parts_.size() != 2) {
-      invalid_.fetch_add(1, std::memory_order_relaxed);
-      metrics::global().cast_refused(messages::invalid_field::frame);
+      m_.cast_refused(messages::invalid_field::frame);
       router_.route(
           std::move(peer),
           messages::encode_error(
@@ -353,8 +321,7 @@ private:
     auto decoded = messages::decode_cast(parts_[1].data(), parts_[1].size(),
                                          &opts_.allowed);
     if (!decoded.ok) {
-      invalid_.fetch_add(1, std::memory_order_relaxed);
-      metrics::global().cast_refused(decoded.field);
+      m_.cast_refused(decoded.field);
       spdlog::info("invalid cast: {}", decoded.error);
       router_.route(std::move(peer), std::move(decoded.error_reply), now);
       return;
@@ -362,7 +329,7 @@ private:
     auto& c = *decoded.ok;
     bool poll = c.kind == messages::method::poll_for_serial_number;
     if (drain_.refusing()) {
-      invalid_.fetch_add(1, std::memory_order_relaxed);
+      metrics::add(m_.zmq.drain_refused);
       router_.route(std::move(peer),
                     poll ? messages::finish_status(std::move(c.reply_prefix),
                                                    messages::status::error,
@@ -374,8 +341,7 @@ private:
                     now);
       return;
     }
-    casts_.fetch_add(1, std::memory_order_relaxed);
-    metrics::add(metrics::global().casts[poll ? 1 : 0]);
+    metrics::add(m_.casts[poll ? 1 : 0]);
     // The request starts here, on this thread: its first attempt goes
     // straight to the UDP thread, and its actor first runs when that
     // attempt is answered or times out.
@@ -393,7 +359,7 @@ private:
                       zmq::send_flags::sndmore | zmq::send_flags::dontwait))
         return send_result::full;
       sock_.send(zmq::buffer(frame), zmq::send_flags::dontwait);
-      replies_.fetch_add(1, std::memory_order_relaxed);
+      metrics::add(m_.zmq.replies);
       return send_result::sent;
     } catch (const zmq::error_t& e) {
       if (e.num() == EHOSTUNREACH)
@@ -403,17 +369,12 @@ private:
     }
   }
 
-  void wake() {
-    uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_, &one, sizeof(one));
-  }
-
   zmq_bridge_options opts_;
+  metrics::registry& m_; ///< where the thread counts
   zmq::context_t ctx_;
   zmq::socket_t sock_;
   std::optional<connection_watch> watch_; ///< CURVE and the monitor
   std::string bound_;
-  int wake_ = -1;
   zmq_bridge_actor bridge_;
   caf::actor_system* sys_ = nullptr;
   std::shared_ptr<query_port> udp_;
@@ -423,8 +384,7 @@ private:
   std::atomic<bool> abort_{false};
   std::atomic<bool> forcing_{false};
 
-  std::mutex mtx_;
-  std::vector<out_item> outbox_;
+  handoff<out_item> outbox_; ///< replies from requests, any thread
 
   // Owned by the ZeroMQ thread.
   reply_router router_;
@@ -435,15 +395,6 @@ private:
   std::unordered_map<uint64_t, live_request> live_; ///< by token
   std::vector<out_item> work_;                      ///< the outbox being sent
   std::vector<zmq::message_t> parts_;               ///< the cast being read
-
-  std::atomic<uint64_t> casts_{0};
-  std::atomic<uint64_t> invalid_{0};
-  std::atomic<uint64_t> replies_{0};
-  std::atomic<uint64_t> undeliverable_{0};
-  std::atomic<uint64_t> held_now_{0};
-  std::atomic<uint64_t> in_flight_now_{0};
-  std::atomic<uint64_t> held_delivered_{0};
-  std::atomic<uint64_t> intake_pauses_{0};
 };
 
 std::shared_ptr<zmq_bridge_loop>
@@ -470,10 +421,6 @@ void stop(zmq_bridge_loop& loop) {
 
 std::string bound_endpoint(const zmq_bridge_loop& loop) {
   return loop.endpoint();
-}
-
-zmq_bridge_stats stats(const zmq_bridge_loop& loop) {
-  return loop.read_stats();
 }
 
 } // namespace minidns

@@ -9,8 +9,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/ports.hpp"
-#include "metrics/stats.hpp"
-#include "net/keys.hpp"
+#include "actors/zmq/key_files.hpp"
 #include "net/prefix.hpp"
 
 #include <chrono>
@@ -24,6 +23,10 @@ namespace caf {
 class actor_system;
 } // namespace caf
 
+namespace minidns::metrics {
+struct registry;
+} // namespace minidns::metrics
+
 namespace minidns {
 
 /// Settings of the ZeroMQ side.
@@ -34,7 +37,7 @@ struct zmq_bridge_options {
   std::chrono::milliseconds linger{2000};
   net::prefix_list allowed; ///< destinations casts may aim at
   /// The server's CURVE key pair; nullopt: no CURVE (plain connections).
-  std::optional<net::key_pair> curve;
+  std::optional<curve::key_pair> curve;
   /// With `curve`: public keys (Z85) of the pool managers allowed in.
   std::vector<std::string> curve_clients;
   /// How long replies for a disconnected pool manager wait for it to come
@@ -42,6 +45,8 @@ struct zmq_bridge_options {
   std::chrono::milliseconds reply_hold{60000};
   /// Most replies held at once; past it the oldest is dropped.
   uint64_t reply_hold_max = 100000;
+  /// Where the thread counts; null: the process's (metrics::global()).
+  metrics::registry* metrics = nullptr;
 };
 
 class zmq_bridge_loop;
@@ -67,8 +72,5 @@ void stop(zmq_bridge_loop& loop);
 
 /// The endpoint actually bound (the port resolved when it was "*").
 std::string bound_endpoint(const zmq_bridge_loop& loop);
-
-/// Reads the loop's counters.
-zmq_bridge_stats stats(const zmq_bridge_loop& loop);
 
 } // namespace minidns

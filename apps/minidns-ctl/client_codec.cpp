@@ -3,9 +3,9 @@
 
 #include "apps/minidns-ctl/client_codec.hpp"
 
+#include "messages/json.hpp"
 #include "messages/msgpack_scan.hpp"
 #include "messages/wire.hpp"
-#include "net/json.hpp"
 
 #include <array>
 #include <charconv>
@@ -97,7 +97,7 @@ void append_json(std::string& out, const msgpack::object& o) {
     append_json_float(out, o.via.f64, o.type == msgpack::type::FLOAT32);
     break;
   case msgpack::type::STR:
-    net::append_json_string(out, str_of(o));
+    messages::append_json_string(out, str_of(o));
     break;
   case msgpack::type::BIN:
     out += '"';
@@ -128,11 +128,11 @@ void append_json(std::string& out, const msgpack::object& o) {
         out += ',';
       const auto& kv = o.via.map.ptr[i];
       if (kv.key.type == msgpack::type::STR) {
-        net::append_json_string(out, str_of(kv.key));
+        messages::append_json_string(out, str_of(kv.key));
       } else {
         std::string key;
         append_json(key, kv.key);
-        net::append_json_string(out, key);
+        messages::append_json_string(out, key);
       }
       out += ':';
       append_json(out, kv.val);
@@ -273,7 +273,7 @@ std::string msgpack_to_json(const void* data, size_t size) {
   std::string out;
   if (!is_one_value(raw, err)) {
     out = "{\"invalid_msgpack\":";
-    net::append_json_string(out, err);
+    messages::append_json_string(out, err);
     out += '}';
     return out;
   }

@@ -1,7 +1,7 @@
 #include "apps/minidns-ctl/keygen.hpp"
 
+#include "actors/zmq/key_files.hpp"
 #include "apps/minidns-ctl/common.hpp"
-#include "net/keys.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -21,7 +21,7 @@ int keygen(const std::string& path) {
                  zmq_strerror(zmq_errno()));
     return exit_failure;
   }
-  net::key_pair keys{pub, sec};
+  curve::key_pair keys{pub, sec};
   auto write = [](const std::string& file, const std::string& text,
                   mode_t mode) {
     int fd =
@@ -35,8 +35,8 @@ int keygen(const std::string& path) {
     if (!ok)
       throw std::runtime_error("keygen: cannot write " + quote_arg(file));
   };
-  write(path, net::format_key_file(keys), 0600);
-  write(path + ".pub", net::format_key_file({keys.public_key, ""}), 0644);
+  write(path, curve::format_key_file(keys), 0600);
+  write(path + ".pub", curve::format_key_file({keys.public_key, ""}), 0644);
   std::printf("%s\n", keys.public_key.c_str());
   return exit_ok;
 }

@@ -82,15 +82,15 @@ public:
 };
 
 /// Reads a CURVE key file named by option `name`.
-net::key_pair read_key_file(std::string_view name, std::string_view path,
-                            bool need_secret) {
+curve::key_pair read_key_file(std::string_view name, std::string_view path,
+                              bool need_secret) {
   std::ifstream in{std::string(path), std::ios::binary};
   if (!in)
     throw usage_error(std::string(name) + ": cannot read " + quote_arg(path) +
                       ": " + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
-  auto f = net::parse_key_file(text.str(), need_secret);
+  auto f = curve::parse_key_file(text.str(), need_secret);
   if (!f.keys)
     throw usage_error(std::string(name) + ": " + quote_arg(path) + ": " +
                       f.error);
@@ -209,7 +209,7 @@ void declare_options(CLI::App& app, options& opt, CLI::Option*& positional) {
       "minidns's CURVE public key (Z85) or a file holding it",
       [&](std::string_view name, const std::string& v) {
         opt.curve_server_key =
-            net::is_z85_key(v) ? v : read_key_file(name, v, false).public_key;
+            curve::is_z85_key(v) ? v : read_key_file(name, v, false).public_key;
       });
   add("--curve-key-file", "FILE",
       "this client's CURVE key pair (from keygen); both\n"

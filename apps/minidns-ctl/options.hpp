@@ -2,8 +2,8 @@
 /// minidns-ctl's command line: the options (parsed with CLI11) and the
 /// command with its arguments, and the --help text.
 
+#include "actors/zmq/key_files.hpp"
 #include "apps/minidns-ctl/common.hpp"
-#include "net/keys.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -20,7 +20,7 @@ struct options {
   uint64_t window = 1000; ///< polls awaiting a reply at once
   std::optional<double> progress;      ///< seconds between progress lines
   std::string curve_server_key;        ///< Z85; empty: no CURVE
-  net::key_pair curve_keys;            ///< this client's, with curve_server_key
+  curve::key_pair curve_keys;          ///< this client's, with curve_server_key
   bool help = false;                   ///< --help: nothing else was parsed
   std::vector<std::string> positional; ///< the command and its arguments
 };

@@ -172,7 +172,7 @@ const std::string test_sec = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
 } // namespace
 
 TEST(Config, CurveFilesAreReadAndChecked) {
-  auto keys = write_temp(net::format_key_file({test_pub, test_sec}));
+  auto keys = write_temp(curve::format_key_file({test_pub, test_sec}));
   auto clients = write_temp("# pool managers\n" + test_pub + "\n");
   settings s;
   auto p = load({"--minidns.curve-key-file=" + keys,
@@ -191,8 +191,8 @@ TEST(Config, CurveFilesAreReadAndChecked) {
 }
 
 TEST(Config, CurveProblemsNameTheSetting) {
-  auto keys = write_temp(net::format_key_file({test_pub, test_sec}));
-  auto pub_only = write_temp(net::format_key_file({test_pub, ""}));
+  auto keys = write_temp(curve::format_key_file({test_pub, test_sec}));
+  auto pub_only = write_temp(curve::format_key_file({test_pub, ""}));
   auto clients = write_temp(test_pub + "\n");
   auto empty = write_temp("# nobody\n");
   EXPECT_TRUE(mentions(load({"--minidns.curve-key-file=" + keys}),

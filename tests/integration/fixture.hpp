@@ -8,10 +8,14 @@
 /// (or of the daemon's behaviour around it) so that breaking the rule fails
 /// the test.
 ///
+/// Each daemon serves its Prometheus page on a free loopback port
+/// (daemon_process): tests read minidns's counters there, while it runs,
+/// as operators do.
+///
 /// Nothing here sleeps to wait for an event: tests wait for replies, log
-/// lines or received queries with deadlines. To show that something did NOT
-/// happen (no resend, no extra reply), a test sends a "barrier" poll after
-/// the event and waits for its reply: anything minidns would have done
+/// lines, received queries or metrics with deadlines. To show that something
+/// did NOT happen (no resend, no extra reply), a test sends a "barrier" poll
+/// after the event and waits for its reply: anything minidns would have done
 /// before it has been seen by then. Only loopback addresses get traffic.
 
 #include "harness.hpp"
@@ -21,6 +25,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <gtest/gtest.h>
 #include <iostream>
 #include <memory>
@@ -226,8 +231,65 @@ protected:
     return wait_for_probe(r, "quiet.test.", silent, seconds, nullptr);
   }
 
+  /// The daemon's /metrics page now (a test failure when none comes).
+  std::string scrape() {
+    auto page = mdns->scrape();
+    EXPECT_FALSE(page.empty()) << "no answer from /metrics";
+    return page;
+  }
+
+  /// One series now ("name" or `name{label="x"}`, as rendered); -1 when
+  /// the page has none.
+  double metric(const std::string& series) {
+    return metric_value(scrape(), series);
+  }
+
+  /// A metric family summed over its label sets now (say, every rcode of
+  /// minidns_dns_replies_total); -1 when the page has none.
+  double metric_total(const std::string& name) {
+    return metric_sum(scrape(), name);
+  }
+
+  /// Scrapes /metrics until `series` is `expected`, for at most `timeout`:
+  /// the daemon publishes a counter a moment after the reply or log line
+  /// that a test waited for. For EXPECT_TRUE.
+  ::testing::AssertionResult
+  wait_for_metric(const std::string& series, double expected,
+                  milliseconds timeout = reply_wait) {
+    return wait_for_metric(
+        series,
+        [&series](const std::string& p) { return metric_value(p, series); },
+        expected, timeout);
+  }
+
+  /// The same for a family summed over its label sets.
+  ::testing::AssertionResult
+  wait_for_metric_total(const std::string& name, double expected,
+                        milliseconds timeout = reply_wait) {
+    return wait_for_metric(
+        "sum of " + name,
+        [&name](const std::string& p) { return metric_sum(p, name); }, expected,
+        timeout);
+  }
+
+  /// The same for any figure `read` from the page; `what` names it.
+  ::testing::AssertionResult
+  wait_for_metric(const std::string& what,
+                  const std::function<double(const std::string&)>& read,
+                  double expected, milliseconds timeout = reply_wait) {
+    std::string page;
+    if (mdns->wait_for_metric(read, expected, timeout, &page))
+      return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure()
+           << what << " is " << (page.empty() ? -1 : read(page)) << ", not "
+           << expected << ", after " << timeout.count() << " ms; /metrics:\n"
+           << page;
+  }
+
   /// Disconnects `pm`, stops the daemon with SIGTERM (expecting exit 0)
   /// and returns its last log line, the counters ("minidns stopped: ...").
+  /// Tests read counters from /metrics while the daemon runs (scrape());
+  /// this line is for the log's own tests.
   std::string stop_and_summary() {
     pm.reset();
     EXPECT_EQ(mdns->stop(SIGTERM), 0);

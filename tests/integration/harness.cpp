@@ -1,11 +1,17 @@
 #include "harness.hpp"
 
+#include <arpa/inet.h>
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <httplib.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <spawn.h>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -167,6 +173,14 @@ daemon_process::daemon_process(std::vector<std::string> extra_args,
                                bool wait_ready) {
   std::vector<std::string> argv{minidns_binary,
                                 "--minidns.endpoint=tcp://127.0.0.1:*"};
+  const std::string metrics_option = "--minidns.metrics-endpoint=";
+  bool own_metrics = std::any_of(
+      extra_args.begin(), extra_args.end(),
+      [&](const std::string& a) { return a.rfind(metrics_option, 0) == 0; });
+  // Every daemon serves /metrics on a free loopback port: tests read its
+  // counters there, as operators do.
+  if (!own_metrics)
+    argv.push_back(metrics_option + "127.0.0.1:0");
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   int fds[2];
   make_pipe(fds);
@@ -291,6 +305,52 @@ std::string daemon_process::log() const {
   return out;
 }
 
+std::pair<std::string, uint16_t> daemon_process::metrics_address() const {
+  // Logged before "minidns ready": there once the constructor returned.
+  const std::string marker = "metrics on http://";
+  std::string line;
+  if (!wait_for_line(marker, milliseconds(0), &line))
+    return {{}, 0};
+  auto start = line.find(marker) + marker.size();
+  auto end = line.find("/metrics", start);
+  auto colon = line.rfind(':', end);
+  if (end == std::string::npos || colon < start)
+    return {{}, 0};
+  auto host = line.substr(start, colon - start); // "[::1]" for IPv6
+  if (host.size() >= 2 && host.front() == '[')
+    host = host.substr(1, host.size() - 2);
+  return {host, static_cast<uint16_t>(std::stoi(line.substr(colon + 1)))};
+}
+
+std::string daemon_process::scrape() const {
+  auto [host, port] = metrics_address();
+  if (port == 0)
+    return {};
+  auto res = http_get(host, port, "/metrics", milliseconds(10000));
+  if (!res || res->status != 200)
+    return {};
+  return std::move(res->body);
+}
+
+bool daemon_process::wait_for_metric(
+    const std::function<double(const std::string&)>& read, double expected,
+    milliseconds timeout, std::string* page) const {
+  auto deadline = clock::now() + timeout;
+  for (;;) {
+    auto now = scrape();
+    bool ok = !now.empty() && read(now) == expected;
+    if (page != nullptr)
+      *page = std::move(now);
+    if (ok)
+      return true;
+    if (clock::now() >= deadline)
+      return false;
+    // The daemon publishes its counters at the end of each turn of its
+    // threads: look again shortly.
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+}
+
 void daemon_process::signal(int sig) {
   if (!reaped_ && pid_ > 0)
     ::kill(pid_, sig);
@@ -317,6 +377,23 @@ int daemon_process::stop(int sig, milliseconds timeout) {
   ::kill(pid_, SIGKILL);
   wait_exit(milliseconds(10000));
   return -1;
+}
+
+std::optional<http_response> http_get(const std::string& host, uint16_t port,
+                                      const std::string& path,
+                                      milliseconds timeout) {
+  httplib::Client cli(
+      host.find(':') == std::string::npos ? host : "[" + host + "]", port);
+  auto secs = static_cast<time_t>(timeout.count() / 1000);
+  auto usecs = static_cast<time_t>(timeout.count() % 1000 * 1000);
+  cli.set_connection_timeout(secs, usecs);
+  cli.set_read_timeout(secs, usecs);
+  cli.set_write_timeout(secs, usecs);
+  auto res = cli.Get(path);
+  if (!res)
+    return std::nullopt;
+  return http_response{res->status, res->get_header_value("Content-Type"),
+                       res->body};
 }
 
 pool_manager::pool_manager(const std::string& endpoint, int rcvhwm)

@@ -5,15 +5,19 @@
 
 #include "apps/minidns-ctl/client_codec.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <sys/types.h>
 #include <thread>
+#include <utility>
 #include <vector>
 #include <zmq.hpp>
 
@@ -41,10 +45,53 @@ struct run_result {
 run_result run_program(const std::vector<std::string>& argv,
                        milliseconds timeout);
 
-/// The minidns daemon, started with `--minidns.endpoint=tcp://127.0.0.1:*`
-/// and extra arguments. Its stderr and stdout are read by a thread into
-/// lines that tests can wait for. The destructor kills a daemon still
-/// running.
+/// An HTTP response.
+struct http_response {
+  int status = 0;           ///< from the status line
+  std::string content_type; ///< the Content-Type header's value
+  std::string body;
+};
+
+/// GET http://`host`:`port``path` (host a numeric IPv4 or IPv6 address),
+/// HTTP/1.1 with "Connection: close"; nullopt when no complete response
+/// came within `timeout`.
+std::optional<http_response> http_get(const std::string& host, uint16_t port,
+                                      const std::string& path,
+                                      milliseconds timeout);
+
+/// The value of one series of a Prometheus text page: `series` is a sample
+/// name with its labels exactly as rendered ("name" or `name{a="x"}`).
+/// -1 when the page has no such sample.
+inline double metric_value(const std::string& page, const std::string& series) {
+  for (size_t at = 0; (at = page.find(series + " ", at)) != std::string::npos;
+       ++at)
+    if (at == 0 || page[at - 1] == '\n')
+      return std::stod(page.substr(at + series.size() + 1));
+  return -1;
+}
+
+/// The sum of all samples of the family `name` over its label sets (for
+/// example every rcode of minidns_dns_replies_total); -1 when it has none.
+inline double metric_sum(const std::string& page, const std::string& name) {
+  double sum = -1;
+  for (size_t at = 0; at < page.size();) {
+    auto eol = std::min(page.find('\n', at), page.size());
+    auto line = page.substr(at, eol - at);
+    at = eol + 1;
+    if (line.compare(0, name.size(), name) != 0 || line.size() <= name.size() ||
+        (line[name.size()] != '{' && line[name.size()] != ' '))
+      continue;
+    // The value is the last field (label values may hold spaces).
+    sum = std::max(sum, 0.0) + std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+/// The minidns daemon, started with `--minidns.endpoint=tcp://127.0.0.1:*`,
+/// `--minidns.metrics-endpoint=127.0.0.1:0` (unless `extra_args` set a
+/// metrics endpoint) and extra arguments. Its stderr and stdout are read by
+/// a thread into lines that tests can wait for; its counters are read from
+/// its /metrics page. The destructor kills a daemon still running.
 class daemon_process {
 public:
   /// Starts the daemon. With `wait_ready`, waits (up to 10 s) for the
@@ -73,6 +120,31 @@ public:
   size_t count_lines(const std::string& needle) const;
   /// The whole log so far, one line per line.
   std::string log() const;
+
+  /// The /metrics address from the "metrics on http://HOST:PORT/metrics"
+  /// line, as host and port; port 0 when the daemon serves no metrics.
+  std::pair<std::string, uint16_t> metrics_address() const;
+  /// The /metrics page now; empty when it did not answer 200 in 10 s.
+  std::string scrape() const;
+  /// One series on a fresh scrape, as metric_value(); -1 when absent.
+  double metric(const std::string& series) const {
+    return metric_value(scrape(), series);
+  }
+  /// Scrapes /metrics again and again until `read(page)` is `expected`;
+  /// false when `timeout` passes first. `*page` gets the last page read.
+  /// For counters that the daemon publishes a moment after the reply or
+  /// log line a test waited for.
+  bool wait_for_metric(const std::function<double(const std::string&)>& read,
+                       double expected, milliseconds timeout,
+                       std::string* page = nullptr) const;
+  /// The same for one series (as metric_value()).
+  bool wait_for_metric(const std::string& series, double expected,
+                       milliseconds timeout,
+                       std::string* page = nullptr) const {
+    return wait_for_metric(
+        [&series](const std::string& p) { return metric_value(p, series); },
+        expected, timeout, page);
+  }
 
   /// Sends a signal to the daemon.
   void signal(int sig);

@@ -6,8 +6,8 @@
 
 #include <cstdio>
 #include <fstream>
-#include <httplib.h>
 #include <thread>
+#include <tuple>
 
 namespace {
 
@@ -18,39 +18,26 @@ class Metrics : public daemon_test {
 protected:
   void SetUp() override {
     start({"--minidns.metrics-endpoint=127.0.0.1:0"});
-    std::string line;
-    ASSERT_TRUE(mdns->wait_for_line("metrics on http://", 0ms, &line));
-    auto at = line.find("http://127.0.0.1:");
-    port = std::stoi(line.substr(at + 17));
+    std::tie(host, port) = mdns->metrics_address();
+    ASSERT_NE(port, 0) << mdns->log();
+    EXPECT_EQ(host, "127.0.0.1");
   }
 
-  /// GET /metrics; fails the test on anything but 200.
+  /// GET /metrics; fails the test on anything but 200 with Prometheus's
+  /// text format.
   std::string scrape() {
-    httplib::Client cli("127.0.0.1", port);
-    cli.set_read_timeout(10, 0);
-    auto res = cli.Get("/metrics");
+    auto res = http_get(host, port, "/metrics", 10000ms);
     EXPECT_TRUE(res) << "no answer from /metrics";
     if (!res)
       return {};
     EXPECT_EQ(res->status, 200);
-    EXPECT_EQ(res->get_header_value("Content-Type"),
-              "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_EQ(res->content_type, "text/plain; version=0.0.4; charset=utf-8");
     return res->body;
   }
 
-  int port = 0;
+  std::string host;
+  uint16_t port = 0;
 };
-
-/// The value of one series ("name{labels}"), or -1 when absent.
-double value(const std::string& page, const std::string& series) {
-  size_t at = 0;
-  while ((at = page.find(series + " ", at)) != std::string::npos) {
-    if (at == 0 || page[at - 1] == '\n')
-      return std::stod(page.substr(at + series.size() + 1));
-    ++at;
-  }
-  return -1;
-}
 
 TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
   responder r;
@@ -65,11 +52,11 @@ TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
   r.script("forged.test.", forged);
 
   auto before = scrape();
-  EXPECT_EQ(value(before, "minidns_requests_in_flight"), 0);
-  EXPECT_EQ(value(before, "minidns_requests_in_flight_limit"), 100000);
+  EXPECT_EQ(metric_value(before, "minidns_requests_in_flight"), 0);
+  EXPECT_EQ(metric_value(before, "minidns_requests_in_flight_limit"), 100000);
   // (Connections are checked after traffic: the DEALER connects in the
   // background, and minidns may not have seen it yet.)
-  EXPECT_GE(value(before, "minidns_zmq_connections"), 0);
+  EXPECT_GE(metric_value(before, "minidns_zmq_connections"), 0);
 
   // Two polls to a silent zone stay in flight to the end of the test (the
   // drain ends them): seen mid-run and at the end, however slow the
@@ -80,9 +67,10 @@ TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
                      mp_str("slow-2")));
   ASSERT_TRUE(r.wait_for_count("silent.test.", 2, reply_wait));
   auto during = scrape();
-  EXPECT_EQ(value(during, "minidns_requests_in_flight"), 2);
+  EXPECT_EQ(metric_value(during, "minidns_requests_in_flight"), 2);
   EXPECT_EQ(
-      value(during, "minidns_casts_total{method=\"poll_for_serial_number\"}"),
+      metric_value(during,
+                   "minidns_casts_total{method=\"poll_for_serial_number\"}"),
       2);
 
   // Three polls that succeed (one after a forged reply), one that times
@@ -116,57 +104,71 @@ TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
   std::string after;
   for (auto give_up = std::chrono::steady_clock::now() + reply_wait;;) {
     after = scrape();
-    if ((value(after, "minidns_replies_sent_total") == 5 + 2 &&
-         value(after, "minidns_requests_in_flight") == 2) ||
+    if ((metric_value(after, "minidns_replies_sent_total") == 5 + 2 &&
+         metric_value(after, "minidns_requests_in_flight") == 2) ||
         std::chrono::steady_clock::now() > give_up)
       break;
     std::this_thread::sleep_for(5ms);
   }
   const std::string poll = "method=\"poll_for_serial_number\"";
   const std::string notify = "method=\"notify_zone_changed\"";
-  EXPECT_EQ(value(after, "minidns_casts_total{" + poll + "}"), 2 + 4 + 1);
-  EXPECT_EQ(value(after, "minidns_casts_total{" + notify + "}"), 2);
-  EXPECT_EQ(value(after, "minidns_invalid_casts_total{reason=\"frame\"}"), 1);
-  EXPECT_EQ(value(after, "minidns_invalid_casts_total{reason=\"timeout\"}"), 1);
-  EXPECT_EQ(value(after, "minidns_requests_total{" + poll +
-                             ",status=\"SUCCESS\",detail=\"matched\"}"),
-            3 + 1); // and the barrier
-  EXPECT_EQ(value(after, "minidns_requests_total{" + poll +
-                             ",status=\"ERROR\",detail=\"timeout\"}"),
-            1);
-  EXPECT_EQ(value(after, "minidns_requests_total{" + notify +
-                             ",status=\"SUCCESS\",detail=\"acknowledged\"}"),
-            1);
-  EXPECT_EQ(value(after, "minidns_requests_total{" + notify +
-                             ",status=\"ERROR\",detail=\"rcode REFUSED\"}"),
-            1);
-  EXPECT_EQ(value(after, "minidns_requests_in_flight"), 2);
-  // Queries: 2 slow + 3 + 2 attempts + 2 notifies + the barrier.
-  EXPECT_EQ(value(after, "minidns_dns_queries_total{kind=\"soa\"}"), 8);
-  EXPECT_EQ(value(after, "minidns_dns_queries_total{kind=\"notify\"}"), 2);
-  EXPECT_EQ(value(after, "minidns_dns_attempts_timed_out_total{kind=\"soa\"}"),
-            2);
-  EXPECT_EQ(value(after, "minidns_dns_replies_total{rcode=\"NOERROR\"}"),
-            3 + 1 + 1);
-  EXPECT_EQ(value(after, "minidns_dns_replies_total{rcode=\"REFUSED\"}"), 1);
+  EXPECT_EQ(metric_value(after, "minidns_casts_total{" + poll + "}"),
+            2 + 4 + 1);
+  EXPECT_EQ(metric_value(after, "minidns_casts_total{" + notify + "}"), 2);
   EXPECT_EQ(
-      value(after, "minidns_dns_replies_dropped_total{reason=\"unmatched\"}"),
+      metric_value(after, "minidns_invalid_casts_total{reason=\"frame\"}"), 1);
+  EXPECT_EQ(
+      metric_value(after, "minidns_invalid_casts_total{reason=\"timeout\"}"),
       1);
-  EXPECT_EQ(value(after, "minidns_dns_round_trip_seconds_count{kind=\"soa\"}"),
-            4);
+  EXPECT_EQ(metric_value(after, "minidns_requests_total{" + poll +
+                                    ",status=\"SUCCESS\",detail=\"matched\"}"),
+            3 + 1); // and the barrier
+  EXPECT_EQ(metric_value(after, "minidns_requests_total{" + poll +
+                                    ",status=\"ERROR\",detail=\"timeout\"}"),
+            1);
+  EXPECT_EQ(
+      metric_value(after, "minidns_requests_total{" + notify +
+                              ",status=\"SUCCESS\",detail=\"acknowledged\"}"),
+      1);
+  EXPECT_EQ(
+      metric_value(after, "minidns_requests_total{" + notify +
+                              ",status=\"ERROR\",detail=\"rcode REFUSED\"}"),
+      1);
+  EXPECT_EQ(metric_value(after, "minidns_requests_in_flight"), 2);
+  // Queries: 2 slow + 3 + 2 attempts + 2 notifies + the barrier.
+  EXPECT_EQ(metric_value(after, "minidns_dns_queries_total{kind=\"soa\"}"), 8);
+  EXPECT_EQ(metric_value(after, "minidns_dns_queries_total{kind=\"notify\"}"),
+            2);
+  EXPECT_EQ(
+      metric_value(after, "minidns_dns_attempts_timed_out_total{kind=\"soa\"}"),
+      2);
+  EXPECT_EQ(metric_value(after, "minidns_dns_replies_total{rcode=\"NOERROR\"}"),
+            3 + 1 + 1);
+  EXPECT_EQ(metric_value(after, "minidns_dns_replies_total{rcode=\"REFUSED\"}"),
+            1);
+  EXPECT_EQ(
+      metric_value(after,
+                   "minidns_dns_replies_dropped_total{reason=\"unmatched\"}"),
+      1);
+  EXPECT_EQ(
+      metric_value(after, "minidns_dns_round_trip_seconds_count{kind=\"soa\"}"),
+      4);
   // One lateness sample per attempt that timed out, none for answered ones.
-  EXPECT_EQ(value(after, "minidns_dns_attempt_timer_lateness_seconds_count{"
+  EXPECT_EQ(metric_value(after,
+                         "minidns_dns_attempt_timer_lateness_seconds_count{"
                          "kind=\"soa\"}"),
             2);
   // (Present; its value depends on how busy the machine is.)
-  EXPECT_GE(value(after, "minidns_cast_intake_pauses_total"), 0);
-  EXPECT_EQ(
-      value(after, "minidns_request_duration_seconds_count{" + poll + "}"), 5);
-  EXPECT_EQ(value(after, "minidns_request_duration_seconds_bucket{" + poll +
-                             ",le=\"+Inf\"}"),
+  EXPECT_GE(metric_value(after, "minidns_cast_intake_pauses_total"), 0);
+  EXPECT_EQ(metric_value(after, "minidns_request_duration_seconds_count{" +
+                                    poll + "}"),
             5);
-  EXPECT_EQ(value(after, "minidns_replies_sent_total"), 5 + 2);
-  EXPECT_EQ(value(after, "minidns_zmq_connections"), 1); // the fixture's pm
+  EXPECT_EQ(metric_value(after, "minidns_request_duration_seconds_bucket{" +
+                                    poll + ",le=\"+Inf\"}"),
+            5);
+  EXPECT_EQ(metric_value(after, "minidns_replies_sent_total"), 5 + 2);
+  EXPECT_EQ(metric_value(after, "minidns_zmq_connections"),
+            1); // the fixture's pm
 
   // promtool, from Debian's prometheus package, checks the format.
   auto path = ::testing::TempDir() + "minidns-metrics-" +
@@ -179,8 +181,7 @@ TEST_F(Metrics, CountersFollowTheTrafficAndPromtoolAcceptsThePage) {
 }
 
 TEST_F(Metrics, OtherPathsAre404) {
-  httplib::Client cli("127.0.0.1", port);
-  auto res = cli.Get("/");
+  auto res = http_get(host, port, "/", 10000ms);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 404);
 }

@@ -20,13 +20,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <gtest/gtest.h>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <msgpack.hpp>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -132,17 +132,41 @@ inline void expect_status(const std::optional<messages::reply>& r,
   EXPECT_EQ(r->detail, detail) << what;
 }
 
-/// The number after `key` in minidns's exit summary ("minidns stopped:
-/// casts N invalid N replies N ...; queries sent N ...").
-inline std::optional<uint64_t> summary_count(const it::daemon_process& md,
-                                             const std::string& key) {
-  std::string line;
-  if (!md.wait_for_line("minidns stopped: ", milliseconds(0), &line))
-    return std::nullopt;
-  std::smatch m;
-  if (!std::regex_search(line, m, std::regex(key + " ([0-9]+)")))
-    return std::nullopt;
-  return std::stoull(m[1].str());
+/// Scrapes `md`'s /metrics until `read(page)` is `expected`, for at most
+/// `timeout` (minidns publishes a counter a moment after the reply that a
+/// test waited for). `what` names the figure. For EXPECT_TRUE.
+inline ::testing::AssertionResult
+metric_reaches(const it::daemon_process& md, const std::string& what,
+               const std::function<double(const std::string&)>& read,
+               double expected, milliseconds timeout = milliseconds(10000)) {
+  std::string page;
+  if (md.wait_for_metric(read, expected, timeout, &page))
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << what << " is " << (page.empty() ? -1 : read(page)) << ", not "
+         << expected << ", after " << timeout.count() << " ms; /metrics:\n"
+         << page;
+}
+
+/// The same for one series ("name" or `name{label="x"}`).
+inline ::testing::AssertionResult
+metric_reaches(const it::daemon_process& md, const std::string& series,
+               double expected, milliseconds timeout = milliseconds(10000)) {
+  return metric_reaches(
+      md, series,
+      [&series](const std::string& p) { return it::metric_value(p, series); },
+      expected, timeout);
+}
+
+/// The same for a family summed over its label sets (every rcode, kind).
+inline ::testing::AssertionResult
+metric_total_reaches(const it::daemon_process& md, const std::string& name,
+                     double expected,
+                     milliseconds timeout = milliseconds(10000)) {
+  return metric_reaches(
+      md, "sum of " + name,
+      [&name](const std::string& p) { return it::metric_sum(p, name); },
+      expected, timeout);
 }
 
 /// The log line minidns writes when a NOTIFY to `destination` is refused
@@ -197,7 +221,7 @@ protected:
   }
 
   /// minidns at debug level (it logs acknowledged NOTIFYs), with `extra`
-  /// arguments.
+  /// arguments, serving /metrics on a free loopback port (daemon_process).
   it::daemon_process& start_minidns(std::vector<std::string> extra = {},
                                     const std::string& level = "debug") {
     extra.push_back("--minidns.log-level=" + level);

@@ -30,7 +30,7 @@ TEST(Metrics, HistogramBucketsAreCumulativeInTheText) {
   r->rtt[1].observe(0.002);
   r->rtt[1].observe(100); // +Inf only
   r->rtt[1].observe(-1);  // a clock glitch: counted as 0
-  auto page = render(*r, {}, {});
+  auto page = render(*r);
   auto has = [&](const std::string& line) {
     return page.find("\n" + line + "\n") != std::string::npos;
   };
@@ -51,7 +51,7 @@ TEST(Metrics, RequestsShowUsualOutcomesAndSeenOnes) {
   r->request_ended(method_label::poll, false, net::detail::lower_serial);
   r->request_ended(method_label::poll, false, net::detail::lower_serial);
   r->request_ended(method_label::notify, false, net::detail::other);
-  auto page = render(*r, {}, {});
+  auto page = render(*r);
   const std::string p =
       "minidns_requests_total{method=\"poll_for_serial_number\",";
   const std::string n =
@@ -70,18 +70,18 @@ TEST(Metrics, RequestsShowUsualOutcomesAndSeenOnes) {
 
 TEST(Metrics, StatsOfTheThreadsAppear) {
   auto r = std::make_unique<registry>();
-  udp_io_stats u;
-  u.unmatched = 7;
-  u.mismatched = 3;
-  u.icmp = 2;
-  zmq_bridge_stats z;
-  z.in_flight = 11;
-  z.max_in_flight = 100;
-  z.refused = 4;
-  z.held = 5;
-  z.intake_pauses = 6;
+  r->udp.unmatched = 7;
+  r->udp.mismatched = 3;
+  r->udp.icmp_matched = 2;
+  r->zmq.in_flight = 11;
+  r->zmq.max_in_flight = 100;
+  r->zmq.refused = 4;
+  r->zmq.held = 5;
+  r->zmq.intake_pauses = 6;
+  r->zmq.drain_refused = 8;
+  r->zmq.connected = -1;              // a disconnect seen before its connect
   r->timer_lateness[1].observe(0.03); // le 0.05
-  auto page = render(*r, u, z);
+  auto page = render(*r);
   for (const char* line :
        {"minidns_dns_replies_dropped_total{reason=\"unmatched\"} 7",
         "minidns_dns_replies_dropped_total{reason=\"mismatched\"} 3",
@@ -89,6 +89,7 @@ TEST(Metrics, StatsOfTheThreadsAppear) {
         "minidns_requests_in_flight 11", "minidns_requests_in_flight_limit 100",
         "minidns_zmq_connections_refused_total 4", "minidns_replies_held 5",
         "minidns_cast_intake_pauses_total 6",
+        "minidns_casts_refused_draining_total 8", "minidns_zmq_connections 0",
         "minidns_dns_attempt_timer_lateness_seconds_bucket{kind=\"soa\","
         "le=\"0.025\"} 0",
         "minidns_dns_attempt_timer_lateness_seconds_bucket{kind=\"soa\","
@@ -106,4 +107,20 @@ TEST(Metrics, StatsOfTheThreadsAppear) {
     ++types;
   EXPECT_EQ(helps, types);
   EXPECT_GE(helps, 20u);
+}
+
+TEST(Metrics, SummaryTotalsSumTheirFamilies) {
+  auto r = std::make_unique<registry>();
+  r->casts[0] = 2;
+  r->casts[1] = 3;
+  r->invalid[0] = 4;
+  r->zmq.drain_refused = 1; // a refusal while draining counts as invalid
+  r->queries[0] = 5;
+  r->queries[1] = 6;
+  r->rcodes[0] = 7;
+  r->rcodes[5] = 1;
+  EXPECT_EQ(r->casts_total(), 5u);
+  EXPECT_EQ(r->invalid_total(), 5u);
+  EXPECT_EQ(r->queries_total(), 11u);
+  EXPECT_EQ(r->accepted_total(), 8u);
 }

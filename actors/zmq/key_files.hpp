@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace minidns::net {
+namespace minidns::curve {
 
 /// Whether `s` is a Z85-encoded 32-byte CURVE key (40 characters).
 bool is_z85_key(std::string_view s);
@@ -55,4 +55,4 @@ key_list parse_key_list(std::string_view text);
 /// it is); without the secret when `keys.secret_key` is empty.
 std::string format_key_file(const key_pair& keys);
 
-} // namespace minidns::net
+} // namespace minidns::curve

@@ -5,11 +5,11 @@
 #include <string>
 #include <string_view>
 
-namespace minidns::net {
+namespace minidns::messages {
 
 /// Appends `s` as a JSON string literal, quotes included: '"', '\\' and
 /// control characters escaped, valid UTF-8 kept, each invalid byte turned
 /// into U+FFFD.
 void append_json_string(std::string& out, std::string_view s);
 
-} // namespace minidns::net
+} // namespace minidns::messages

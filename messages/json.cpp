@@ -1,8 +1,8 @@
-#include "net/json.hpp"
+#include "messages/json.hpp"
 
 #include <cstdint>
 
-namespace minidns::net {
+namespace minidns::messages {
 
 namespace {
 
@@ -80,4 +80,4 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-} // namespace minidns::net
+} // namespace minidns::messages

@@ -1,11 +1,13 @@
-#include "net/keys.hpp"
+#include "actors/zmq/key_files.hpp"
 
 #include "net/text.hpp"
 
 #include <algorithm>
 #include <cstdint>
 
-namespace minidns::net {
+namespace minidns::curve {
+
+using net::quoted;
 
 namespace {
 
@@ -150,4 +152,4 @@ std::string format_key_file(const key_pair& keys) {
   return out;
 }
 
-} // namespace minidns::net
+} // namespace minidns::curve

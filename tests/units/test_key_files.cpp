@@ -1,10 +1,10 @@
 /// CURVE key files: the key pair file, the client list, Z85 checks.
 
-#include "net/keys.hpp"
+#include "actors/zmq/key_files.hpp"
 
 #include <gtest/gtest.h>
 
-using namespace minidns::net;
+using namespace minidns::curve;
 
 namespace {
 

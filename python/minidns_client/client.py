@@ -1,0 +1,393 @@
+"""The Client: DEALER sockets to the minidns instances, and the I/O thread
+that sends casts, resolves the polls' futures and fails polls over (see the
+package's docstring)."""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+import zmq
+
+from .protocol import (
+    NOTIFY,
+    POLL,
+    CastRefused,
+    DeadlineExceeded,
+    decode_reply,
+    encode_cast,
+    make_cast,
+    make_status,
+)
+
+
+@dataclass
+class _Pending:
+    future: Future
+    cast: dict
+    deadline: float  # time.monotonic()
+    instance: int
+    tried: list
+    chosen: bool  # the caller chose the instance: no failover
+    sent: bool = False  # ZeroMQ took the cast (else: tried again soon)
+
+
+class Client:
+    """Connects to minidns instances and sends casts; thread-safe."""
+
+    def __init__(
+        self,
+        endpoints: Sequence[str] | str,
+        *,
+        routing_id: Optional[bytes | str] = None,
+        server_key: Optional[str] = None,
+        public_key: Optional[str] = None,
+        secret_key: Optional[str] = None,
+        failover: bool = True,
+        grace: float = 2.0,
+        heartbeat: float = 1.0,
+        on_error: Optional[Callable[[dict], None]] = None,
+    ):
+        """`endpoints`: one or several ZeroMQ endpoints of minidns.
+        `routing_id`: kept across reconnections (default: one made for this
+        Client; pass a fixed one to survive restarts of the pool manager
+        too). With `server_key` (minidns's public key, Z85) and this
+        client's `public_key`/`secret_key`, connections use CURVE.
+        `grace`: seconds added to a poll's own retry budget for its
+        client-side deadline. `heartbeat`: ZeroMQ heartbeat interval; a
+        connection silent for three of them counts as lost. `on_error`:
+        called (on the I/O thread) with error replies to notifies."""
+        if isinstance(endpoints, str):
+            endpoints = [endpoints]
+        if not endpoints:
+            raise ValueError("endpoints: need at least one")
+        if (server_key is None) != (secret_key is None) or (
+            secret_key is not None and public_key is None
+        ):
+            raise ValueError("CURVE needs server_key, public_key and "
+                             "secret_key together")
+        if routing_id is None:
+            routing_id = b"pm-" + uuid.uuid4().hex[:16].encode()
+        elif isinstance(routing_id, str):
+            routing_id = routing_id.encode()
+        self.endpoints = list(endpoints)
+        self.routing_id = routing_id
+        self._failover = failover
+        self._grace = grace
+        self._on_error = on_error
+        self._ctx = zmq.Context()
+        self._socks: list[zmq.Socket] = []
+        self._monitors: list[zmq.Socket] = []
+        self._up = [False] * len(self.endpoints)
+        self._up_cv = threading.Condition()
+        for i, ep in enumerate(self.endpoints):
+            s = self._ctx.socket(zmq.DEALER)
+            s.setsockopt(zmq.ROUTING_ID, routing_id)
+            s.setsockopt(zmq.LINGER, 2000)
+            ivl = max(1, int(heartbeat * 1000))
+            s.setsockopt(zmq.HEARTBEAT_IVL, ivl)
+            s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3 * ivl)
+            s.setsockopt(zmq.RECONNECT_IVL, 100)
+            s.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
+            if server_key is not None:
+                s.curve_serverkey = server_key.encode()
+                s.curve_publickey = public_key.encode()
+                s.curve_secretkey = secret_key.encode()
+            m = s.get_monitor_socket(
+                zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
+            )
+            s.connect(ep)
+            self._socks.append(s)
+            self._monitors.append(m)
+        self._ids = itertools.count(1)
+        self._rr = itertools.count()
+        self._pending: dict[int, _Pending] = {}
+        self._unsent_notifies: list[tuple[int, dict]] = []
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake_r = self._ctx.socket(zmq.PAIR)
+        self._wake_w = self._ctx.socket(zmq.PAIR)
+        addr = f"inproc://minidns-client-wake-{id(self)}"
+        self._wake_r.bind(addr)
+        self._wake_w.connect(addr)
+        self._wake_lock = threading.Lock()
+        self._closing = False
+        self._thread = threading.Thread(
+            target=self._run, name="minidns-client", daemon=True
+        )
+        self._thread.start()
+
+    # -- the public API ---------------------------------------------------
+
+    def poll(
+        self,
+        zone: str,
+        serial: int,
+        destination: str,
+        *,
+        timeout: float = 2.0,
+        retry_interval: float = 1.0,
+        max_retries: int = 3,
+        context: Any = None,
+        instance: Optional[int] = None,
+        deadline: Optional[float] = None,
+    ) -> Future:
+        """Asks minidns to poll `destination` for `zone`'s SOA until it has
+        `serial` or newer. Returns a Future resolved with a Status, or
+        failed with DeadlineExceeded (no status within `deadline` seconds;
+        default: the poll's own budget plus `grace`) or CastRefused."""
+        cast = self._cast(POLL, zone, serial, destination, timeout,
+                          retry_interval, max_retries, context)
+        if deadline is None:
+            deadline = self._budget(cast)
+        fut: Future = Future()
+        fut.set_running_or_notify_cancel()
+        self._command(("poll", cast, fut, deadline, instance))
+        return fut
+
+    def notify(
+        self,
+        zone: str,
+        destination: str,
+        *,
+        timeout: float = 2.0,
+        retry_interval: float = 1.0,
+        max_retries: int = 3,
+        context: Any = None,
+        instance: Optional[int] = None,
+    ) -> None:
+        """Asks minidns to send a NOTIFY for `zone` to `destination`. Fire
+        and forget: minidns answers only when the cast is invalid (passed
+        to `on_error`). Send a pool's NOTIFYs through the instance its
+        secondaries transfer from (`instance`)."""
+        cast = self._cast(NOTIFY, zone, None, destination, timeout,
+                          retry_interval, max_retries, context)
+        self._command(("notify", cast, None, 0.0, instance))
+
+    def connected(self) -> list[bool]:
+        """Which instances have a connection up now."""
+        with self._up_cv:
+            return list(self._up)
+
+    def wait_connected(self, timeout: Optional[float] = None) -> bool:
+        """Waits until every instance has a connection up; False on
+        timeout."""
+        with self._up_cv:
+            return self._up_cv.wait_for(lambda: all(self._up), timeout)
+
+    def _set_up(self, instance: int, up: bool) -> None:
+        with self._up_cv:
+            self._up[instance] = up
+            self._up_cv.notify_all()
+
+    def in_flight(self) -> int:
+        """Polls awaiting their status."""
+        return len(self._pending)
+
+    def reconnect(self, instance: int) -> None:
+        """Drops and re-establishes the connection to one instance (same
+        routing id): statuses finished meanwhile still arrive."""
+        self._command(("reconnect", None, None, 0.0, instance))
+
+    def close(self) -> None:
+        """Stops the I/O thread; polls still pending fail with
+        DeadlineExceeded."""
+        if self._closing:
+            return
+        self._closing = True
+        self._command(("close", None, None, 0.0, None))
+        self._thread.join()
+        for m in self._monitors:
+            m.close(0)
+        for s in self._socks:
+            s.close()
+        self._wake_r.close(0)
+        self._wake_w.close(0)
+        self._ctx.term()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- internals ----------------------------------------------------------
+
+    _cast = staticmethod(make_cast)
+
+    def _budget(self, cast: dict) -> float:
+        """Seconds a poll may take on one instance: every attempt's timeout
+        and pause, plus the grace time."""
+        return (cast["timeout"] + cast["retry_interval"]) * (
+            cast["max_retries"] + 1) + self._grace
+
+    def _command(self, cmd) -> None:
+        if self._closing and cmd[0] != "close":
+            raise RuntimeError("client closed")
+        self._commands.put(cmd)
+        with self._wake_lock:
+            try:
+                self._wake_w.send(b"", zmq.NOBLOCK)
+            except zmq.Again:
+                pass  # plenty of wake-ups are pending already
+
+    def _pick(self, exclude: set) -> Optional[int]:
+        """The next instance round-robin, preferring connected ones not
+        tried yet; None when every instance was tried."""
+        n = len(self.endpoints)
+        start = next(self._rr)
+        order = [(start + k) % n for k in range(n)]
+        fresh = [i for i in order if i not in exclude]
+        if not fresh:
+            return None
+        up = [i for i in fresh if self._up[i]]
+        return (up or fresh)[0]
+
+    def _send(self, request_id: int, p: _Pending) -> None:
+        """Hands the cast to ZeroMQ without blocking: with no connection
+        (or a full pipe) it stays unsent and is tried again."""
+        cast = dict(p.cast)
+        cast["request_id"] = request_id
+        p.sent = self._try_send(p.instance, cast)
+
+    def _try_send(self, instance: int, cast: dict) -> bool:
+        try:
+            self._socks[instance].send(encode_cast(cast), zmq.NOBLOCK)
+            return True
+        except zmq.Again:
+            return False
+
+    def _start(self, cast, fut, deadline, instance) -> None:
+        rid = next(self._ids)
+        chosen = instance is not None
+        if chosen and not 0 <= instance < len(self.endpoints):
+            fut.set_exception(ValueError(f"instance {instance}: no such "
+                                         f"endpoint"))
+            return
+        inst = instance if chosen else self._pick(set())
+        p = _Pending(fut, cast, time.monotonic() + deadline, inst, [inst],
+                     chosen)
+        self._pending[rid] = p
+        self._send(rid, p)
+
+    def _reissue(self, rid: int, why: str) -> None:
+        """Sends a pending poll again to an instance not tried yet, under a
+        new request id, or fails it when there is none."""
+        p = self._pending.pop(rid)
+        nxt = None if p.chosen or not self._failover else self._pick(
+            set(p.tried))
+        if nxt is None:
+            p.future.set_exception(DeadlineExceeded(
+                f"no update_status for {p.cast['domain']['name']} from "
+                f"instance(s) {sorted(p.tried)} ({why})"))
+            return
+        p.instance = nxt
+        p.tried.append(nxt)
+        p.deadline = time.monotonic() + self._budget(p.cast)
+        new_rid = next(self._ids)
+        self._pending[new_rid] = p
+        self._send(new_rid, p)
+
+    def _on_reply(self, instance: int, frame: bytes) -> None:
+        msg = decode_reply(frame)
+        if msg is None:  # a broken frame: nothing to resolve
+            return
+        rid = msg.get("request_id")
+        p = self._pending.pop(rid, None) if isinstance(rid, int) else None
+        if msg.get("method") == "error":
+            if p is not None:
+                p.future.set_exception(CastRefused(msg.get("error", "")))
+            elif self._on_error is not None:
+                self._on_error(msg)
+            return
+        if p is None or msg.get("method") != "update_status":
+            return  # a late status of a poll that was sent elsewhere too
+        p.future.set_result(make_status(msg, instance, p.tried))
+
+    def _on_event(self, instance: int) -> None:
+        from zmq.utils.monitor import recv_monitor_message
+
+        ev = recv_monitor_message(self._monitors[instance], zmq.NOBLOCK)
+        if ev["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            self._set_up(instance, True)
+        elif ev["event"] == zmq.EVENT_DISCONNECTED:
+            self._set_up(instance, False)
+            if self._failover:
+                # Its polls may never be answered: try them elsewhere now.
+                for rid in [r for r, p in self._pending.items()
+                            if p.instance == instance and not p.chosen]:
+                    self._reissue(rid, "connection lost")
+
+    def _run(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self._wake_r, zmq.POLLIN)
+        for s in self._socks:
+            poller.register(s, zmq.POLLIN)
+        for m in self._monitors:
+            poller.register(m, zmq.POLLIN)
+        running = True
+        while running:
+            now = time.monotonic()
+            for rid in [r for r, p in self._pending.items()
+                        if p.deadline <= now]:
+                self._reissue(rid, "deadline passed")
+            unsent = [(r, p) for r, p in self._pending.items() if not p.sent]
+            for rid, p in unsent:
+                self._send(rid, p)
+            self._unsent_notifies = [
+                (i, c) for i, c in self._unsent_notifies
+                if not self._try_send(i, c)]
+            wait = None
+            if self._pending:
+                nearest = min(p.deadline for p in self._pending.values())
+                wait = max(0, int((nearest - now) * 1000) + 1)
+            if self._unsent_notifies or any(
+                    not p.sent for p in self._pending.values()):
+                wait = 20 if wait is None else min(wait, 20)
+            events = dict(poller.poll(wait))
+            if self._wake_r in events:
+                while True:
+                    try:
+                        self._wake_r.recv(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+            while True:
+                try:
+                    kind, cast, fut, deadline, instance = \
+                        self._commands.get_nowait()
+                except queue.Empty:
+                    break
+                if kind == "close":
+                    running = False
+                elif kind == "poll":
+                    self._start(cast, fut, deadline, instance)
+                elif kind == "notify":
+                    inst = instance if instance is not None \
+                        else self._pick(set())
+                    if not self._try_send(inst, cast):
+                        self._unsent_notifies.append((inst, cast))
+                elif kind == "reconnect":
+                    ep = self.endpoints[instance]
+                    self._socks[instance].disconnect(ep)
+                    self._set_up(instance, False)
+                    self._socks[instance].connect(ep)
+            for i, m in enumerate(self._monitors):
+                while m in events and m.poll(0):
+                    self._on_event(i)
+            for i, s in enumerate(self._socks):
+                if s not in events:
+                    continue
+                while True:
+                    try:
+                        frame = s.recv(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    self._on_reply(i, frame)
+        for p in self._pending.values():
+            p.future.set_exception(DeadlineExceeded("client closed"))
+        self._pending.clear()

@@ -1,0 +1,95 @@
+"""The wire side of the client: the casts sent to minidns and the replies
+read back (msgpack maps, docs/protocol.md), and the errors and Status a
+poll's future ends with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import msgpack
+
+POLL = "poll_for_serial_number"
+NOTIFY = "notify_zone_changed"
+
+
+class MinidnsError(Exception):
+    """Base class of the errors a poll's future can fail with."""
+
+
+class DeadlineExceeded(MinidnsError, TimeoutError):
+    """No update_status came before the client-side deadline (on any
+    instance tried)."""
+
+
+class CastRefused(MinidnsError):
+    """minidns answered the cast with {"method": "error"}: the message
+    names the field at fault."""
+
+
+@dataclass
+class Status:
+    """One update_status: the outcome of a poll."""
+
+    status: str  #: "SUCCESS" or "ERROR"
+    actual_serial: Optional[int]  #: last serial seen, or None
+    detail: str  #: a short reason ("matched", "timeout", ...)
+    zone: str
+    destination: str
+    context: Any = None
+    instance: int = -1  #: index of the endpoint that answered
+    tried: list = field(default_factory=list)  #: instances asked, in order
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "SUCCESS"
+
+
+def make_cast(method, zone, serial, destination, timeout, retry_interval,
+              max_retries, context) -> dict:
+    """The map of one cast, without its request_id (serial None: none)."""
+    domain = {"name": zone}
+    if serial is not None:
+        domain["serial"] = serial
+    return {
+        "method": method,
+        "context": context,
+        "domain": domain,
+        "destination": destination,
+        "timeout": float(timeout),
+        "retry_interval": float(retry_interval),
+        "max_retries": int(max_retries),
+    }
+
+
+def encode_cast(cast: dict) -> bytes:
+    """The frame of a cast."""
+    return msgpack.packb(cast, use_bin_type=True)
+
+
+def decode_reply(frame: bytes) -> Optional[dict]:
+    """The map a reply frame holds; None when it is no msgpack map."""
+    try:
+        msg = msgpack.unpackb(frame, raw=False, strict_map_key=False)
+    except Exception:  # a broken frame: nothing to resolve
+        return None
+    if not isinstance(msg, dict):
+        return None
+    return msg
+
+
+def make_status(msg: dict, instance: int, tried: list) -> Status:
+    """The Status of an update_status reply from `instance`."""
+    domain = msg.get("domain") or {}
+    return Status(
+        status=msg.get("status", ""),
+        actual_serial=msg.get("actual_serial"),
+        detail=msg.get("detail", ""),
+        zone=domain.get("name", "") if isinstance(domain, dict) else "",
+        destination=msg.get("destination", ""),
+        context=msg.get("context"),
+        instance=instance,
+        tried=list(tried),
+        raw=msg,
+    )
