@@ -34,6 +34,7 @@ dnsperf_seconds=${BENCH_DNSPERF_SECONDS:-10}
 dnsperf_args=${BENCH_DNSPERF_ARGS:-"-c 4 -q 1000"}
 poll_count=${BENCH_POLL_COUNT:-200000}
 poll_window=${BENCH_POLL_WINDOW:-1000}
+deep_window=${BENCH_DEEP_WINDOW:-10000}
 notify_count=${BENCH_NOTIFY_COUNT:-200000}
 notify_window=${BENCH_NOTIFY_WINDOW:-1000}
 latency_seconds=${BENCH_LATENCY_SECONDS:-5}
@@ -196,6 +197,21 @@ done
 poll_rate=$(median "${poll_rates[@]}")
 echo "  median: $poll_rate polls/s"
 
+# The same with 10,000 polls in flight to the one NSD: flow control
+# (max-outstanding-per-destination) must keep the server's socket buffer
+# from overflowing. Single attempts, so every drop would be an ERROR.
+echo
+echo "== deep window: $poll_count polls to NSD, window $deep_window, no retries, x $runs"
+deep_rates=()
+for i in $(seq "$runs"); do
+  mapfile -t da < <(daemon_args)
+  run_bench "deep-$i" --mode=poll --dest="$nsd_dest" --count="$poll_count" \
+    --window="$deep_window" --max-retries=0 "${da[@]}"
+  deep_rates+=("$(field "$result" rate)")
+done
+deep_rate=$(median "${deep_rates[@]}")
+echo "  median: $deep_rate polls/s"
+
 # -------------------------------------------------------------- notifies
 echo
 echo "== notify rate: $notify_count notifies to a NOERROR responder, window $notify_window, x $runs"
@@ -296,6 +312,7 @@ verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {
   ok = (op == ">=") ? (v >= t) : (v < t); print ok ? "met" : "MISSED" }'; }
 poll_ratio=$(ratio "$poll_rate" "$ref_qps")
 notify_ratio=$(ratio "$notify_rate" "$responder_qps")
+deep_ratio=$(ratio "$deep_rate" "$poll_rate")
 m_bytes=$(median "${scale_bytes[@]}")
 m_late_ms=$(awk -v v="$(median "${scale_late[@]}")" 'BEGIN {printf "%.1f", v / 1000}')
 m_late_cast_ms=$(awk -v v="$(median "${scale_late_cast[@]}")" 'BEGIN {printf "%.1f", v / 1000}')
@@ -312,6 +329,8 @@ echo "== results (medians of $runs runs; scale: $scale_runs runs)"
 printf '%-44s %14s %16s %7s %10s %s\n' metric minidns reference ratio target verdict
 printf '%-44s %14.0f %16.0f %7s %10s %s\n' "1. polls/s end to end (all SUCCESS)" \
   "$poll_rate" "$ref_qps" "$poll_ratio" ">= 0.80" "$(verdict "$poll_ratio" 0.8 '>=')"
+printf '%-44s %14.0f %16.0f %7s %10s %s\n' "1. polls/s, $deep_window in flight (vs row 1)" \
+  "$deep_rate" "$poll_rate" "$deep_ratio" ">= 0.90" "$(verdict "$deep_ratio" 0.9 '>=')"
 printf '%-44s %14.0f %16.0f %7s %10s %s\n' "2. NOTIFYs/s answered by the responder" \
   "$notify_rate" "$responder_qps" "$notify_ratio" ">= 0.80" "$(verdict "$notify_ratio" 0.8 '>=')"
 printf '%-44s %14.0f %16s %7s %10s %s\n' "3. peak RSS bytes per request in flight" \
@@ -339,7 +358,7 @@ printf '%-44s %14.0f %16s %7s %10s %s\n' "4. added latency p99, us" \
 printf '%-44s %14.0f %16.0f %7s %10s %s\n' "   (e2e p99 us; server RTT p50 us)" \
   "$m_e2e99" "$m_rtt" "" "" ""
 echo "per run: dnsperf ${dnsperf_qps[*]} (NSD), ${responder_qps_runs[*]}" \
-  "(responder); polls/s ${poll_rates[*]};" \
+  "(responder); polls/s ${poll_rates[*]}; deep ${deep_rates[*]};" \
   "notifies/s ${notify_rates[*]}; added p99 us ${added_p99[*]};" \
   "scale bytes/request ${scale_bytes[*]}, lateness p99 us ${scale_late[*]}," \
   "statuses ${scale_ok[*]}"

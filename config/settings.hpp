@@ -26,7 +26,7 @@ struct settings {
   bool ipv6 = true;                  ///< open IPv6 sockets
   uint64_t max_in_flight = 100000;   ///< casts being worked on at once
   /// Queries outstanding to one destination (address and port); 0: no cap.
-  uint64_t max_outstanding_per_destination = 1000;
+  uint64_t max_outstanding_per_destination = 500;
   uint64_t notify_rate = 0; ///< NOTIFYs per second per destination; 0: none
   uint64_t poll_rate = 0;   ///< SOA queries per second per destination
   caf::timespan drain_timeout = std::chrono::seconds(5); ///< on SIGTERM
