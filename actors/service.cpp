@@ -25,6 +25,9 @@ service start_service(caf::actor_system& sys, const settings& s) {
       static_cast<uint32_t>(s.max_outstanding_per_destination);
   uo.notify_rate = static_cast<double>(s.notify_rate);
   uo.poll_rate = static_cast<double>(s.poll_rate);
+  uo.tcp_per_destination =
+      static_cast<uint32_t>(s.tcp_connections_per_destination);
+  uo.tcp_idle = s.tcp_idle_timeout;
   zmq_bridge_options zo;
   zo.endpoint = s.endpoint;
   zo.max_in_flight = s.max_in_flight;

@@ -254,6 +254,14 @@ std::vector<std::string> validate(const settings& s) {
         "out of range 0..1000000: " + std::to_string(s.notify_rate));
   if (s.poll_rate > 1000000)
     bad("poll-rate", "out of range 0..1000000: " + std::to_string(s.poll_rate));
+  if (s.tcp_connections_per_destination < 1 ||
+      s.tcp_connections_per_destination > 64)
+    bad("tcp-connections-per-destination",
+        "out of range 1..64: " +
+            std::to_string(s.tcp_connections_per_destination));
+  if (s.tcp_idle_timeout.count() < 0 ||
+      s.tcp_idle_timeout > std::chrono::minutes(10))
+    bad("tcp-idle-timeout", "out of range 0s..10min");
   if (s.drain_timeout.count() < 0 || s.drain_timeout > std::chrono::hours(1))
     bad("drain-timeout", "out of range 0s..1h");
   if (s.linger.count() < 0 || s.linger > std::chrono::minutes(10))

@@ -29,6 +29,10 @@ struct settings {
   uint64_t max_outstanding_per_destination = 500;
   uint64_t notify_rate = 0; ///< NOTIFYs per second per destination; 0: none
   uint64_t poll_rate = 0;   ///< SOA queries per second per destination
+  /// DNS over TCP after a truncated reply: connections per destination,
+  /// and how long an idle one stays open.
+  uint64_t tcp_connections_per_destination = 2;
+  caf::timespan tcp_idle_timeout = std::chrono::seconds(5);
   caf::timespan drain_timeout = std::chrono::seconds(5); ///< on SIGTERM
   caf::timespan linger = std::chrono::seconds(2); ///< unsent replies at exit
   uint64_t zmq_hwm = 100000;       ///< ZeroMQ high-water mark, messages
@@ -71,6 +75,11 @@ void for_each_setting(Settings& s, F&& f) {
     "NOTIFYs per second to one destination (0: no limit; BIND's is 20)");
   f("poll-rate", s.poll_rate,
     "SOA queries per second to one destination (0: no limit)");
+  f("tcp-connections-per-destination", s.tcp_connections_per_destination,
+    "TCP connections to one destination (replies with TC=1 are asked again "
+    "over TCP), 1..64");
+  f("tcp-idle-timeout", s.tcp_idle_timeout,
+    "how long an idle TCP connection to a server stays open");
   f("drain-timeout", s.drain_timeout,
     "time given to requests in flight on SIGTERM");
   f("linger", s.linger, "time to deliver the last replies at exit");

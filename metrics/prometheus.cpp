@@ -167,6 +167,14 @@ std::string render(const registry& r) {
            "control counts them (0 while it is off).");
   p.sample("", get(udp.outstanding));
 
+  p.family("minidns_dns_tcp_queries_total", "counter",
+           "Queries asked again over TCP because the UDP reply was "
+           "truncated (TC=1).");
+  p.sample("", get(udp.tcp_queries));
+  p.family("minidns_dns_tcp_connections", "gauge",
+           "TCP connections to DNS servers open now.");
+  p.sample("", get(udp.tcp_connections));
+
   p.family("minidns_dns_attempts_timed_out_total", "counter",
            "Attempts that got no usable answer in time, by kind.");
   for (size_t k = 0; k < 2; ++k)

@@ -69,6 +69,8 @@ struct alignas(64) udp_counters {
   std::atomic<uint64_t> queued{0};      ///< queries that waited: flow control
   std::atomic<uint64_t> waiting{0};     ///< gauge: queries waiting now
   std::atomic<uint64_t> outstanding{0}; ///< gauge: counted outstanding now
+  std::atomic<uint64_t> tcp_queries{0}; ///< asked again over TCP (TC=1)
+  std::atomic<uint64_t> tcp_connections{0}; ///< gauge: TCP connections open
 };
 
 /// What only the ZeroMQ thread counts or sets.

@@ -23,8 +23,10 @@ enum class detail : uint8_t {
   network_unreachable,
   send_not_permitted, ///< EPERM, EACCES: a firewall
   address_family_not_supported,
-  send_failed, ///< any other send error
-  truncated,   ///< TC=1
+  send_failed,   ///< any other send error
+  truncated,     ///< TC=1
+  truncated_tcp, ///< TC=1 over TCP, after TC=1 over UDP
+  tcp_failed,    ///< the TCP connection was reset or closed mid-reply
   not_authoritative,
   no_soa,
   multiple_soa,
@@ -66,6 +68,8 @@ inline constexpr std::string_view detail_names[] = {
     "address family not supported",
     "send failed",
     "truncated",
+    "truncated over TCP",
+    "TCP connection failed",
     "not authoritative",
     "no SOA",
     "multiple SOA",

@@ -81,6 +81,7 @@ struct reply_info {
   uint8_t rcode = 0; ///< header RCODE (4 bits); valid when accepted
   bool aa = false;   ///< authoritative answer
   bool tc = false;   ///< truncated
+  bool tcp = false;  ///< came over TCP (set by the caller)
   soa_state soa = soa_state::not_checked;
   uint32_t serial = 0; ///< valid when soa == found
 };

@@ -37,7 +37,7 @@ poll_outcome classify_poll(const reply_info& reply,
   if (reply.rcode != rcode_noerror)
     return unusable(rcode_detail(reply.rcode));
   if (reply.tc)
-    return unusable(detail::truncated);
+    return unusable(reply.tcp ? detail::truncated_tcp : detail::truncated);
   if (!reply.aa)
     return unusable(detail::not_authoritative);
   switch (reply.soa) {
@@ -94,6 +94,12 @@ detail failure_detail(int err) noexcept {
     return detail::send_not_permitted;
   case EAFNOSUPPORT:
     return detail::address_family_not_supported;
+  case ECONNRESET:
+  case ECONNABORTED:
+  case EPIPE:
+  case ENOTCONN:
+  case ETIMEDOUT:
+    return detail::tcp_failed;
   default:
     return detail::send_failed;
   }

@@ -27,6 +27,7 @@ void udp_io_loop::run() {
     }
     for (int i = 0; i < n; ++i)
       handle_event(events[i].data.u32, events[i].events);
+    tcp_->close_idle(steady::now());
     inbox_.take(work);
     for (auto& cmd : work)
       take(cmd);
@@ -45,11 +46,16 @@ void udp_io_loop::run() {
   // Drop the references to request actors before the thread ends.
   timers_.clear();
   attempts_.clear();
+  tcp_.reset();
 }
 
 void udp_io_loop::handle_event(uint32_t tag, uint32_t ev) {
   if (tag == wake_tag) {
     inbox_.clear();
+    return;
+  }
+  if (tcp_->owns(tag)) {
+    tcp_->handle(tag, ev, steady::now());
     return;
   }
   if (ev & EPOLLERR)
@@ -66,6 +72,8 @@ int udp_io_loop::wait(epoll_event* events, int max, bool now) {
   auto next = timers_.next_due();
   if (auto f = flow_.next_due(); f && (!next || *f < *next))
     next = f;
+  if (auto t = tcp_->next_due(); t && (!next || *t < *next))
+    next = t;
   int64_t left = -1; // ns; -1: for ever
   if (now)
     left = 0;
@@ -79,6 +87,7 @@ void udp_io_loop::publish() {
   m_.udp.waiting.store(flow_.waiting_count(), std::memory_order_relaxed);
   m_.udp.outstanding.store(flow_.outstanding_count(),
                            std::memory_order_relaxed);
+  m_.udp.tcp_connections.store(tcp_->connections(), std::memory_order_relaxed);
 }
 
 void udp_io_loop::fire_timers() {

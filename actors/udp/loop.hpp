@@ -8,6 +8,7 @@
 
 #include "actors/ports.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -36,6 +37,9 @@ struct udp_io_options {
   uint32_t max_outstanding_per_destination = 0; ///< queries outstanding
   double notify_rate = 0;                       ///< NOTIFYs per second
   double poll_rate = 0;                         ///< SOA queries per second
+  /// DNS over TCP (after TC=1): connections per destination, idle close.
+  uint32_t tcp_per_destination = 2;
+  std::chrono::nanoseconds tcp_idle{std::chrono::seconds(5)};
   /// When set, the UDP thread runs the request actors that its answers,
   /// timers and send failures wake, instead of CAF's workers (one thread
   /// hop less per reply). Null: they go through CAF's scheduler.

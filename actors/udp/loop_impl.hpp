@@ -11,6 +11,7 @@
 #include "actors/udp/loop.hpp"
 #include "actors/udp/random_pool.hpp"
 #include "actors/udp/sockets.hpp"
+#include "actors/udp/tcp.hpp"
 #include "actors/udp/timer_service.hpp"
 #include "metrics/registry.hpp"
 #include "net/dns_message.hpp"
@@ -44,6 +45,8 @@ class udp_io_loop : public query_port {
   static constexpr int max_read_rounds = 16;
   /// epoll tag of the wake-up eventfd (sockets are tagged by index).
   static constexpr uint32_t wake_tag = UINT32_MAX;
+  /// epoll tags of TCP connections start here.
+  static constexpr uint32_t tcp_tag_base = 0x40000000;
 
   using steady = std::chrono::steady_clock;
   using table = attempt_table<caf::strong_actor_ptr>;
@@ -86,6 +89,17 @@ public:
     if (epoll_ < 0)
       throw std::runtime_error(std::string("epoll: ") + std::strerror(errno));
     watch(inbox_.fd(), wake_tag, EPOLLIN);
+    tcp_ = std::make_unique<tcp_pool>(
+        tcp_pool::options{opts.source_v4, opts.source_v6,
+                          opts.tcp_per_destination, opts.tcp_idle},
+        epoll_, tcp_tag_base,
+        [this](const tcp_waiter& w, uint16_t id, std::string_view msg) {
+          accept_tcp(w, id, msg);
+        },
+        [this](const tcp_waiter& w, int err) {
+          if (auto* req = attempts_.find_request(w.token))
+            fail(*req, w.attempt, err);
+        });
     for (size_t i = 0; i < opts.sockets_per_family; ++i) {
       int fd = open_udp_socket(false, opts.source_v4, opts.socket_buffer);
       if (fd < 0)
@@ -224,8 +238,13 @@ private:
   /// requests would time out and resend).
   void receive(uint32_t idx);
 
+  /// Checks a reply that came over TCP for `w` and hands it to its
+  /// request.
+  void accept_tcp(const tcp_waiter& w, uint16_t id, std::string_view msg);
+
   /// Matches one datagram to an attempt and checks it; an accepted reply
-  /// goes to the attempt's request.
+  /// goes to the attempt's request, unless it is truncated: then the
+  /// attempt asks again over TCP.
   void accept(uint32_t idx, const uint8_t* data, size_t len,
               const std::optional<net::endpoint>& peer);
 
@@ -288,6 +307,7 @@ private:
   table attempts_;
   datagram_reader reader_;
   timer_service timers_;
+  std::unique_ptr<tcp_pool> tcp_;          ///< DNS over TCP after TC=1
   flow_control flow_;                      ///< per-destination limits
   std::vector<flow_control::ready> ready_; ///< scratch of launch_ready()
   std::unordered_map<uint32_t, std::vector<outgoing>> batches_;

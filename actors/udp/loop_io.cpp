@@ -160,6 +160,18 @@ void udp_io_loop::accept(uint32_t idx, const uint8_t* data, size_t len,
     return;
   }
   metrics::add(m_.rcodes[info.rcode & 0xf]);
+  if (info.tc && m.att->number == m.req->outstanding) {
+    // Truncated (RFC 7766): the same attempt asks again over TCP, with a
+    // fresh ID; its timeout goes on.
+    int err = 0;
+    metrics::add(m_.udp.tcp_queries);
+    if (!tcp_->send(
+            m.req->peer, m.req->qname,
+            tcp_waiter{m.att->token, m.att->number, m.req->kind},
+            [this] { return rng_.next16(); }, steady::now(), err))
+      fail(*m.req, m.att->number, err);
+    return;
+  }
   settle(*m.req, m.att->number);
   m_.rtt[static_cast<size_t>(m.req->kind)].observe(
       std::chrono::duration<double>(steady::now() - m.att->sent_at).count());
@@ -170,6 +182,24 @@ void udp_io_loop::fail(table::request& req, uint32_t attempt, int err) {
   metrics::add(m_.udp.send_errors);
   settle(req, attempt);
   tell(req.owner, send_error_atom::value, attempt, err);
+}
+
+void udp_io_loop::accept_tcp(const tcp_waiter& w, uint16_t id,
+                             std::string_view msg) {
+  auto* req = attempts_.find_request(w.token);
+  if (req == nullptr)
+    return; // the request ended meanwhile
+  auto info =
+      net::check_reply(reinterpret_cast<const uint8_t*>(msg.data()), msg.size(),
+                       net::expected_reply{w.kind, id, req->qname});
+  if (info.match != net::reply_match::accepted) {
+    metrics::add(m_.udp.mismatched);
+    return;
+  }
+  info.tcp = true;
+  metrics::add(m_.rcodes[info.rcode & 0xf]);
+  settle(*req, w.attempt);
+  tell(req->owner, answer_atom::value, w.attempt, info);
 }
 
 } // namespace minidns

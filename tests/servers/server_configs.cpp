@@ -58,9 +58,10 @@ std::string nsd_conf(const server_config& cfg, const fs::path& dir,
     << "  server-count: 1\n"
     << "  verbosity: 2\n"
     // Response rate limiting (on by default) answers some queries with
-    // TC=1 under load.
-    << "  rrl-ratelimit: 0\n"
-    << "  rrl-whitelist-ratelimit: 0\n"
+    // TC=1 under load: off unless the test asks for it.
+    << "  rrl-ratelimit: " << cfg.rrl_ratelimit << "\n"
+    << "  rrl-whitelist-ratelimit: " << cfg.rrl_ratelimit << "\n"
+    << "  rrl-slip: " << cfg.rrl_slip << "\n"
     << "remote-control:\n"
     << "  control-enable: no\n";
   for (const auto& [zone, serial] : cfg.primary_zones)

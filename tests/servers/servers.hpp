@@ -88,6 +88,11 @@ struct server_config {
   uint16_t primary_port = 0;
   /// Source addresses allowed to send NOTIFYs for the secondary zones.
   std::vector<std::string> allow_notify;
+  /// NSD only: response rate limiting (answers per second per client
+  /// /24; 0: off) and its slip (every slip-th limited answer is an empty
+  /// one with TC=1; 1: all of them).
+  unsigned rrl_ratelimit = 0;
+  unsigned rrl_slip = 2;
 };
 
 /// A running server. The constructor writes the configuration and zone

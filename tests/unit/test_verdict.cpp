@@ -140,6 +140,8 @@ TEST(Verdict, PollTruncatedAndNotAuthoritative) {
   EXPECT_EQ(classify_poll(tc, 5).verdict, poll_verdict::unusable);
   EXPECT_EQ(to_string(classify_poll(tc, 5).detail), "truncated");
   EXPECT_FALSE(classify_poll(tc, 5).has_serial);
+  tc.tcp = true; // truncated again over TCP: its own detail
+  EXPECT_EQ(to_string(classify_poll(tc, 5).detail), "truncated over TCP");
 
   reply_info na = usable(5);
   na.aa = false;
