@@ -21,6 +21,7 @@ struct dns_query {
   uint64_t token = 0;   ///< the request, for release()
   uint32_t attempt = 0; ///< 1-based; echoed with the answer
   net::query_kind kind = net::query_kind::soa;
+  net::transport transport = net::transport::udp;
   net::endpoint destination;
   std::string qname_wire; ///< the zone, uncompressed wire format
   /// When no reply settled the attempt this long after it was handed over

@@ -85,6 +85,7 @@ void send_attempt(self_ptr self) {
   q.attempt = st.attempt;
   q.kind = is_poll(st) ? net::query_kind::soa : net::query_kind::notify;
   q.destination = st.cast.destination;
+  q.transport = st.cast.transport.value_or(net::transport::udp);
   q.qname_wire = st.cast.zone_wire;
   // The UDP thread keeps the attempt's timer (from when it takes the query):
   // cheaper than CAF's clock, and gone with the request.

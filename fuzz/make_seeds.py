@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets (fuzz/corpus/*). Needs only
-the standard library and python3-msgpack. Re-run after changing a seed."""
+the standard library and python3-msgpack (for cast). Re-run after changing a
+seed; arguments name the corpora to write (default: all), e.g.
+`make_seeds.py stream`."""
 import os
 import struct
+import sys
 
-import msgpack
+wanted = set(sys.argv[1:]) or {"reply", "cast", "stream"}
 
 here = os.path.dirname(os.path.abspath(__file__))
 
@@ -39,6 +42,8 @@ def soa_reply(serial, compressed=True, flags=0x8400, owner=b"\xc0\x0c"):
 
 
 def write(kind, label, data):
+    if kind not in wanted:
+        return
     d = os.path.join(here, "corpus", kind)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, label), "wb") as f:
@@ -63,17 +68,52 @@ write("reply", "root-zone", b"\x02" + header(5, 0x8400, 1, 0) + b"\0" +
       struct.pack(">HH", 6, 1))
 
 # cast: whole ZeroMQ frames.
-base = {"method": "poll_for_serial_number", "context": {"user": "x"},
-        "domain": {"name": "example.com.", "serial": 5, "id": "z"},
-        "destination": "127.0.0.1:5300", "timeout": 1.5,
-        "retry_interval": 1, "max_retries": 3, "request_id": 1}
-write("cast", "poll", msgpack.packb(base))
-write("cast", "notify-v6", msgpack.packb(dict(base, method="notify_zone_changed",
-                                             destination="[::1]:53")))
-write("cast", "bad-port", msgpack.packb(dict(base, destination="127.0.0.1:0")))
-write("cast", "bad-name", msgpack.packb(dict(base, domain={"name": "a" * 64 + ".com"})))
-write("cast", "float32-timeout", msgpack.packb(base, use_single_float=True))
-write("cast", "array", msgpack.packb([1, 2, 3]))
-write("cast", "nested", msgpack.packb(dict(base, context=[[[[[[1]]]]]])))
-write("cast", "bin-context", msgpack.packb(dict(base, context=b"\x00\xff"),
-                                           use_bin_type=True))
+def cast_seeds():
+    import msgpack
+
+    base = {"method": "poll_for_serial_number", "context": {"user": "x"},
+            "domain": {"name": "example.com.", "serial": 5, "id": "z"},
+            "destination": "127.0.0.1:5300", "timeout": 1.5,
+            "retry_interval": 1, "max_retries": 3, "request_id": 1}
+    write("cast", "poll", msgpack.packb(base))
+    write("cast", "notify-v6", msgpack.packb(dict(base, method="notify_zone_changed",
+                                                 destination="[::1]:53")))
+    write("cast", "bad-port", msgpack.packb(dict(base, destination="127.0.0.1:0")))
+    write("cast", "bad-name", msgpack.packb(dict(base, domain={"name": "a" * 64 + ".com"})))
+    write("cast", "float32-timeout", msgpack.packb(base, use_single_float=True))
+    write("cast", "array", msgpack.packb([1, 2, 3]))
+    write("cast", "nested", msgpack.packb(dict(base, context=[[[[[[1]]]]]])))
+    write("cast", "bin-context", msgpack.packb(dict(base, context=b"\x00\xff"),
+                                               use_bin_type=True))
+
+
+if "cast" in wanted:
+    cast_seeds()
+
+
+# stream: what a DNS server sends over TCP. Byte 0 is how many chunk-size
+# bytes follow (fuzz_stream.cpp: below 0xf0 a size in bytes, 0 an empty
+# read; from 0xf0 ((s & 0x0f) + 1) * 4096 bytes); the rest is the stream.
+def framed(msg):
+    return struct.pack(">H", len(msg)) + msg
+
+
+def stream(label, sizes, data):
+    write("stream", label, bytes([len(sizes)]) + bytes(sizes) + data)
+
+
+reply_a = soa_reply(2024010101)
+reply_b = header(0x2000, 0xA400, 1, 0) + q_soa
+two = framed(reply_a) + framed(reply_b)
+stream("whole-messages", [], two)
+stream("split-messages", [1, 3, 7, 50], two)
+stream("byte-by-byte", [1], two)
+stream("prefix-split-from-body", [1, 2, len(reply_a)], two)
+stream("empty-reads", [0, 0, 5], two)
+stream("zero-length", [1, 4], framed(b"") + framed(b"") + framed(b"\x12") +
+       framed(b"") + framed(reply_b))
+stream("max-length-short-body", [3, 0x80], b"\xff\xff" + reply_a)
+stream("max-length-whole", [0xff, 1],
+       framed(bytes(range(256)) * 255 + bytes(255)) + framed(reply_b))
+stream("huge-then-junk", [0xf0], b"\xff\xfe" + b"\xaa" * 5000)
+stream("odd-byte", [], b"\x00")

@@ -48,6 +48,10 @@ struct cast {
   /// Optional `delay`: the first attempt leaves this long after the cast
   /// was taken (0: at once).
   std::chrono::microseconds delay{0};
+  /// Optional `transport`: "udp" (the default; TCP after TC=1) or "tcp"
+  /// (every query over TCP). nullopt when absent: the config's default
+  /// per destination applies.
+  std::optional<net::transport> transport;
   /// Polls only: the start of the update_status reply, already encoded: a
   /// msgpack map header for all reply keys, then "method", "context",
   /// "domain", "destination" (as received) and, when given, "request_id".

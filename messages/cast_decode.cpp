@@ -226,6 +226,19 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
            "must be at most " + number_text(max_delay_seconds) + " seconds");
     c.delay = to_micros(s);
   }
+
+  // Optional: "udp" or "tcp" (RFC 7766).
+  if (const auto* tr = object_for(key_transport)) {
+    if (tr->type != msgpack::type::STR)
+      fail(key_transport, "must be a string");
+    auto v = str_of(*tr);
+    if (v == "udp")
+      c.transport = net::transport::udp;
+    else if (v == "tcp")
+      c.transport = net::transport::tcp;
+    else
+      fail(key_transport, "expected \"udp\" or \"tcp\"");
+  }
   return c;
 }
 

@@ -23,15 +23,17 @@ enum class invalid_field : uint8_t {
   retry_interval,
   max_retries,
   delay,
+  transport,
   request_id,
   other, ///< an unknown key (duplicated), or an internal error
 };
 
 /// The names, in enum order, as the error messages spell the fields.
 inline constexpr std::string_view invalid_field_names[] = {
-    "frame",         "method",      "context", "domain",         "domain.name",
-    "domain.serial", "destination", "timeout", "retry_interval", "max_retries",
-    "delay",         "request_id",  "other"};
+    "frame",          "method",        "context",     "domain",
+    "domain.name",    "domain.serial", "destination", "timeout",
+    "retry_interval", "max_retries",   "delay",       "transport",
+    "request_id",     "other"};
 
 /// How many there are.
 inline constexpr size_t invalid_field_count = std::size(invalid_field_names);

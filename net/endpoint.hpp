@@ -13,6 +13,10 @@ struct sockaddr_storage;
 
 namespace minidns::net {
 
+/// How a query travels: UDP (and TCP after a truncated reply), or TCP
+/// from the start.
+enum class transport : uint8_t { udp, tcp };
+
 /// An IP literal and UDP port. IPv4 is stored in the first 4 bytes of `addr`.
 struct endpoint {
   bool v6 = false;

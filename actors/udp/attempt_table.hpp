@@ -56,6 +56,7 @@ public:
     Owner owner;
     std::string qname; ///< the zone, wire format: held once per request
     net::query_kind kind = net::query_kind::soa;
+    net::transport transport = net::transport::udp;
     net::endpoint peer; ///< every attempt goes to the same place
     /// The attempt out now, as flow control counts it (0: none).
     uint32_t outstanding = 0;
@@ -91,7 +92,8 @@ public:
   /// first call's owner stays, and so do its name, kind and destination
   /// unless it came without a name (a timer set before any query).
   request& open(uint64_t token, Owner owner, net::query_kind kind,
-                std::string qname, const net::endpoint& peer) {
+                std::string qname, const net::endpoint& peer,
+                net::transport transport = net::transport::udp) {
     auto [i, added] = requests_.try_emplace(token);
     auto& r = i->second;
     if (added)
@@ -99,6 +101,7 @@ public:
     if (added || (r.qname.empty() && !qname.empty())) {
       r.qname = std::move(qname);
       r.kind = kind;
+      r.transport = transport;
       r.peer = peer;
     }
     return r;

@@ -120,8 +120,9 @@ void udp_io_loop::take(command& cmd) {
   auto& q = cmd.query;
   switch (cmd.op) {
   case command::what::query: {
-    auto& req = attempts_.open(q.token, std::move(cmd.owner), q.kind,
-                               std::move(q.qname_wire), q.destination);
+    auto& req =
+        attempts_.open(q.token, std::move(cmd.owner), q.kind,
+                       std::move(q.qname_wire), q.destination, q.transport);
     if (flow_.admit(q.destination, q.kind, {q.token, q.attempt, q.timeout_ns},
                     steady::now()))
       launch(req, q.token, q.attempt, q.timeout_ns);

@@ -97,7 +97,9 @@ public:
           accept_tcp(w, id, msg);
         },
         [this](const tcp_waiter& w, int err) {
-          if (auto* req = attempts_.find_request(w.token))
+          // Only the attempt still out: later ones fail by themselves.
+          if (auto* req = attempts_.find_request(w.token);
+              req != nullptr && req->outstanding == w.attempt)
             fail(*req, w.attempt, err);
         });
     for (size_t i = 0; i < opts.sockets_per_family; ++i) {
@@ -199,6 +201,10 @@ private:
   /// attempt, starts its timeout and adds it to its socket's send batch.
   void launch(table::request& req, uint64_t token, uint32_t attempt,
               int64_t timeout_ns);
+
+  /// launch() for a request whose every query goes over TCP.
+  void launch_tcp(table::request& req, uint64_t token, uint32_t attempt,
+                  int64_t timeout_ns);
 
   /// Sends the queries flow control lets go now. Those whose request ended
   /// while they waited free their slot at once.

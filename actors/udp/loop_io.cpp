@@ -12,6 +12,10 @@ void udp_io_loop::launch(table::request& req, uint64_t token, uint32_t attempt,
                          int64_t timeout_ns) {
   req.outstanding = attempt;
   auto& dest = req.peer;
+  if (req.transport == net::transport::tcp) {
+    launch_tcp(req, token, attempt, timeout_ns);
+    return;
+  }
   auto key = attempts_.choose(dest, dest.v6 ? v6_ : v4_, rng_);
   if (!key) {
     // No socket of that family, or no free ID for that destination.
@@ -42,6 +46,23 @@ void udp_io_loop::launch(table::request& req, uint64_t token, uint32_t attempt,
                       attempt, timer_kind::attempt_timeout, req.kind});
   if (batches_[key->socket].size() == batch && !sockets_[key->socket].waiting)
     flush(key->socket);
+}
+
+void udp_io_loop::launch_tcp(table::request& req, uint64_t token,
+                             uint32_t attempt, int64_t timeout_ns) {
+  auto now = steady::now();
+  int err = 0;
+  metrics::add(m_.udp.tcp_queries);
+  if (!tcp_->send(
+          req.peer, req.qname, tcp_waiter{token, attempt, req.kind},
+          [this] { return rng_.next16(); }, now, err)) {
+    fail(req, attempt, err);
+    return;
+  }
+  metrics::add(m_.queries[static_cast<size_t>(req.kind)]);
+  if (timeout_ns > 0)
+    timers_.schedule({now + std::chrono::nanoseconds(timeout_ns), token,
+                      attempt, timer_kind::attempt_timeout, req.kind});
 }
 
 void udp_io_loop::launch_ready() {

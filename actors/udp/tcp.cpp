@@ -142,7 +142,9 @@ struct tcp_pool::state {
   /// Reads what `slot` holds and hands out whole replies.
   void read(uint32_t slot, time_point now) {
     uint8_t buf[16384];
-    for (;;) {
+    // A few reads per wake-up: a server that streams bytes must not hold
+    // the UDP thread (epoll is level-triggered: the rest comes next turn).
+    for (int round = 0; round < 4; ++round) {
       auto n = ::recv(slots[slot].fd, buf, sizeof(buf), 0);
       if (n > 0) {
         slots[slot].in.feed(buf, static_cast<size_t>(n));
@@ -162,6 +164,7 @@ struct tcp_pool::state {
 
   void deliver(uint32_t slot, time_point now) {
     auto& c = slots[slot];
+    bool delivered = false;
     std::string_view msg;
     while (c.in.next(msg)) {
       if (msg.size() < 2)
@@ -173,10 +176,11 @@ struct tcp_pool::state {
         continue; // unasked, or asked by a request that moved on
       auto w = i->second;
       c.waiting.erase(i);
+      delivered = true;
       reply(w, id, msg);
     }
     c.in.compact();
-    if (c.waiting.empty())
+    if (c.waiting.empty() && delivered)
       c.idle_since = now;
   }
 };

@@ -61,6 +61,22 @@ double client_seconds_arg(std::string_view name, std::string_view value) {
   return *v;
 }
 
+double delay_arg(std::string_view name, std::string_view value) {
+  auto v = parse_double(value);
+  if (!v || *v < 0 || *v > messages::max_delay_seconds)
+    throw usage_error(std::string(name) + ": not a number of seconds in 0.." +
+                      format_seconds(messages::max_delay_seconds) + ": " +
+                      quote_arg(value));
+  return *v;
+}
+
+std::string transport_arg(std::string_view name, std::string_view value) {
+  if (value != "udp" && value != "tcp")
+    throw usage_error(std::string(name) +
+                      ": expected udp or tcp: " + quote_arg(value));
+  return std::string(value);
+}
+
 uint32_t uint32_arg(std::string_view name, std::string_view value) {
   auto v = parse_uint(value, UINT32_MAX);
   if (!v)

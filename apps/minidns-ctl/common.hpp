@@ -27,11 +27,15 @@ struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// The numeric fields of a cast.
+/// The numeric fields of a cast, and its optional ones.
 struct cast_params {
   double timeout = 2;        ///< seconds per attempt
   double retry_interval = 1; ///< seconds between attempts
   uint32_t max_retries = 3;  ///< resends after the first attempt
+  /// Seconds before the first attempt (`delay`); unset: not sent.
+  std::optional<double> delay;
+  /// "udp" or "tcp" (`transport`); unset: not sent.
+  std::optional<std::string> transport;
 };
 
 /// One cast to send, as the user wrote it.
@@ -58,6 +62,14 @@ double seconds_arg(std::string_view name, std::string_view value);
 /// A client-side duration (--grace, --progress): 0..3600 seconds. Throws
 /// usage_error naming `name`.
 double client_seconds_arg(std::string_view name, std::string_view value);
+
+/// Seconds before a cast's first attempt (--delay, a batch line's delay=):
+/// 0..3600, the range minidns accepts. Throws usage_error naming `name`.
+double delay_arg(std::string_view name, std::string_view value);
+
+/// A cast's transport (--transport, a batch line's transport=): "udp" or
+/// "tcp", as minidns accepts. Throws usage_error naming `name`.
+std::string transport_arg(std::string_view name, std::string_view value);
 
 /// An integer in 0..4294967295 (SERIAL, --max-retries). Throws usage_error
 /// naming `name`.

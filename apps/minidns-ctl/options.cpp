@@ -24,6 +24,8 @@ Commands:
   batch FILE        FILE or '-' for stdin; one cast per line:
                       notify ZONE DESTINATION [TIMEOUT RETRY_INTERVAL MAX_RETRIES]
                       poll ZONE SERIAL DESTINATION [TIMEOUT RETRY_INTERVAL MAX_RETRIES]
+                    each may end with delay=S and transport=udp|tcp (for
+                    this line, over --delay and --transport);
                     blank lines and lines starting with '#' are skipped
   keygen PATH       writes a new CURVE key pair to PATH (mode 0600) and its
                     public key to PATH.pub; prints the public key
@@ -185,6 +187,18 @@ void declare_options(CLI::App& app, options& opt, CLI::Option*& positional) {
         opt.params.max_retries = uint32_arg(name, v);
       })
       ->default_str(std::to_string(opt.params.max_retries));
+  add("--delay", "S",
+      "seconds before the first attempt, 0..3600; sent\n"
+      "only when given (minidns's default: 0)",
+      [&](std::string_view name, const std::string& v) {
+        opt.params.delay = delay_arg(name, v);
+      });
+  add("--transport", "udp|tcp",
+      "udp, or tcp for every query of the cast; sent only\n"
+      "when given (minidns's default: udp)",
+      [&](std::string_view name, const std::string& v) {
+        opt.params.transport = transport_arg(name, v);
+      });
   add("--grace", "S", "seconds to wait for error replies at the end",
       [&](std::string_view name, const std::string& v) {
         opt.grace = client_seconds_arg(name, v);

@@ -15,7 +15,8 @@ namespace minidns::ctl {
 /// The command line, checked.
 struct options {
   std::string endpoint = "tcp://127.0.0.1:5358"; ///< minidns's ZeroMQ endpoint
-  cast_params params;     ///< --timeout, --retry-interval, --max-retries
+  cast_params params;     ///< --timeout, --retry-interval, --max-retries,
+                          ///< --delay, --transport
   double grace = 1;       ///< seconds to wait for error replies at the end
   uint64_t window = 1000; ///< polls awaiting a reply at once
   std::optional<double> progress;      ///< seconds between progress lines

@@ -2,6 +2,7 @@
 
 #include "apps/minidns-ctl/client_codec.hpp"
 #include "apps/minidns-ctl/ledger.hpp"
+#include "messages/wire.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <msgpack.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
 #include <zmq.hpp>
@@ -37,12 +39,13 @@ clock_type::duration to_duration(double seconds) {
       std::chrono::duration<double>(seconds));
 }
 
-/// How long minidns may take to end a cast, as seen from here:
+/// How long minidns may take to end a cast, as seen from here: delay +
 /// (timeout + retry_interval) * (max_retries + 1) + grace + a margin.
 double deadline_seconds(const cast_params& p, double grace) {
   double per_attempt =
       std::max(p.timeout, 0.0) + std::max(p.retry_interval, 0.0);
-  double s = per_attempt * (static_cast<double>(p.max_retries) + 1) + grace +
+  double s = p.delay.value_or(0) +
+             per_attempt * (static_cast<double>(p.max_retries) + 1) + grace +
              queueing_margin_seconds;
   return std::min(s, max_deadline_seconds);
 }
@@ -58,6 +61,29 @@ const std::string& tool_context() {
     return std::string(buf.data(), buf.size());
   }();
   return raw;
+}
+
+/// Adds the optional fields of `p` that were given (`delay`, `transport`)
+/// to `frame`, a cast encode_cast built: they follow its entries, and its
+/// map header (a fixmap: encode_cast writes at most 8 entries) counts them.
+void add_optional_fields(std::string& frame, const cast_params& p) {
+  const unsigned extra = (p.delay ? 1U : 0U) + (p.transport ? 1U : 0U);
+  if (extra == 0)
+    return;
+  const auto head = static_cast<unsigned char>(frame.at(0));
+  if ((head & 0xf0U) != 0x80U || (head & 0x0fU) + extra > 15)
+    throw std::logic_error("minidns-ctl: encode_cast did not write a fixmap");
+  frame[0] = static_cast<char>(head + extra);
+  msg::string_stream stream{frame};
+  msg::packer pk(stream);
+  if (p.delay) {
+    msg::pack_str(pk, msg::key_delay);
+    pk.pack_double(*p.delay); // msgpack-c writes integral values as ints
+  }
+  if (p.transport) {
+    msg::pack_str(pk, msg::key_transport);
+    msg::pack_str(pk, *p.transport);
+  }
 }
 
 /// Sends the casts, matches replies, keeps time.
@@ -224,11 +250,13 @@ public:
 private:
   /// Encodes (once) and tries to send next_. False when ZeroMQ has no room.
   bool send_next(clock_type::time_point now) {
-    if (frame_.empty())
+    if (frame_.empty()) {
       frame_ = msg::encode_cast(
           next_->kind, next_->zone, next_->serial, next_->destination,
           next_->params.timeout, next_->params.retry_interval,
           next_->params.max_retries, tool_context(), ledger_.next_request_id());
+      add_optional_fields(frame_, next_->params);
+    }
     if (!sock_.send(zmq::buffer(frame_), zmq::send_flags::dontwait))
       return false;
     frame_.clear();

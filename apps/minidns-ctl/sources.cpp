@@ -210,10 +210,11 @@ std::vector<std::string> check_file(int fd, const std::string& name,
 } // namespace
 
 /// Builds a cast from a command and its arguments: the command line
-/// (`allow_params` false) or a batch line (the three numbers may follow).
-cast_spec make_cast(const std::vector<std::string_view>& words,
+/// (`allow_params` false) or a batch line (the three numbers may follow, and
+/// KEY=VALUE words delay=S and transport=udp|tcp).
+cast_spec make_cast(const std::vector<std::string_view>& all_words,
                     const cast_params& defaults, bool allow_params) {
-  const std::string_view cmd = words.at(0);
+  const std::string_view cmd = all_words.at(0);
   cast_spec c;
   c.params = defaults;
   size_t fixed = 0;
@@ -222,18 +223,43 @@ cast_spec make_cast(const std::vector<std::string_view>& words,
     c.kind = msg::method::notify_zone_changed;
     fixed = 2;
     synopsis = allow_params ? "notify ZONE DESTINATION [TIMEOUT RETRY_INTERVAL "
-                              "MAX_RETRIES]"
+                              "MAX_RETRIES] [delay=S] [transport=udp|tcp]"
                             : "notify ZONE DESTINATION";
   } else if (cmd == "poll") {
     c.kind = msg::method::poll_for_serial_number;
     fixed = 3;
     synopsis = allow_params ? "poll ZONE SERIAL DESTINATION [TIMEOUT "
-                              "RETRY_INTERVAL MAX_RETRIES]"
+                              "RETRY_INTERVAL MAX_RETRIES] [delay=S] "
+                              "[transport=udp|tcp]"
                             : "poll ZONE SERIAL DESTINATION";
   } else {
     throw usage_error("unknown command " + quote_arg(cmd) +
                       (allow_params ? " (expected notify or poll)"
                                     : " (expected notify, poll or batch)"));
+  }
+  // A batch line's KEY=VALUE words: after ZONE, where no other word has an
+  // '=' (SERIAL, DESTINATION and the numbers cannot).
+  std::vector<std::string_view> words;
+  bool line_delay = false, line_transport = false;
+  for (size_t i = 0; i < all_words.size(); ++i) {
+    const std::string_view w = all_words[i];
+    const size_t eq = w.find('=');
+    if (!allow_params || i < 2 || eq == std::string_view::npos) {
+      words.push_back(w);
+      continue;
+    }
+    const std::string_view key = w.substr(0, eq), value = w.substr(eq + 1);
+    if (key != "delay" && key != "transport")
+      throw usage_error("unknown key " + quote_arg(key) +
+                        " (expected delay=S or transport=udp|tcp)");
+    bool& seen = key == "delay" ? line_delay : line_transport;
+    if (seen)
+      throw usage_error(std::string(key) + ": given twice");
+    seen = true;
+    if (key == "delay")
+      c.params.delay = delay_arg(key, value);
+    else
+      c.params.transport = transport_arg(key, value);
   }
   size_t args = words.size() - 1;
   if (args != fixed && !(allow_params && args == fixed + 3))

@@ -13,8 +13,9 @@
 namespace minidns::ctl {
 
 /// Builds a cast from a command and its arguments: the command line
-/// (`allow_params` false) or a batch line (the three numbers may follow).
-/// Throws usage_error.
+/// (`allow_params` false) or a batch line (the three numbers may follow,
+/// and delay=S and transport=udp|tcp anywhere after ZONE, over the
+/// defaults). Throws usage_error.
 cast_spec make_cast(const std::vector<std::string_view>& words,
                     const cast_params& defaults, bool allow_params);
 

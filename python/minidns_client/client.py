@@ -136,13 +136,19 @@ class Client:
         context: Any = None,
         instance: Optional[int] = None,
         deadline: Optional[float] = None,
+        delay: Optional[float] = None,
+        transport: Optional[str] = None,
     ) -> Future:
         """Asks minidns to poll `destination` for `zone`'s SOA until it has
         `serial` or newer. Returns a Future resolved with a Status, or
         failed with DeadlineExceeded (no status within `deadline` seconds;
-        default: the poll's own budget plus `grace`) or CastRefused."""
+        default: the poll's own budget, its `delay` and `grace`) or
+        CastRefused. `delay`: seconds (0..3600) minidns waits before the
+        first query; `transport`: "udp" or "tcp" (every query over TCP);
+        each is sent only when given, and a bad one raises ValueError."""
         cast = self._cast(POLL, zone, serial, destination, timeout,
-                          retry_interval, max_retries, context)
+                          retry_interval, max_retries, context, delay,
+                          transport)
         if deadline is None:
             deadline = self._budget(cast)
         fut: Future = Future()
@@ -160,13 +166,17 @@ class Client:
         max_retries: int = 3,
         context: Any = None,
         instance: Optional[int] = None,
+        delay: Optional[float] = None,
+        transport: Optional[str] = None,
     ) -> None:
         """Asks minidns to send a NOTIFY for `zone` to `destination`. Fire
         and forget: minidns answers only when the cast is invalid (passed
         to `on_error`). Send a pool's NOTIFYs through the instance its
-        secondaries transfer from (`instance`)."""
+        secondaries transfer from (`instance`). `delay` and `transport`:
+        as for poll()."""
         cast = self._cast(NOTIFY, zone, None, destination, timeout,
-                          retry_interval, max_retries, context)
+                          retry_interval, max_retries, context, delay,
+                          transport)
         self._command(("notify", cast, None, 0.0, instance))
 
     def connected(self) -> list[bool]:
@@ -221,9 +231,10 @@ class Client:
     _cast = staticmethod(make_cast)
 
     def _budget(self, cast: dict) -> float:
-        """Seconds a poll may take on one instance: every attempt's timeout
-        and pause, plus the grace time."""
-        return (cast["timeout"] + cast["retry_interval"]) * (
+        """Seconds a poll may take on one instance: its delay, every
+        attempt's timeout and pause, plus the grace time."""
+        return cast.get("delay", 0.0) + (
+            cast["timeout"] + cast["retry_interval"]) * (
             cast["max_retries"] + 1) + self._grace
 
     def _command(self, cmd) -> None:

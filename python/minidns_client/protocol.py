@@ -46,13 +46,39 @@ class Status:
         return self.status == "SUCCESS"
 
 
+MAX_DELAY = 3600  #: the longest `delay` minidns takes, in seconds
+TRANSPORTS = ("udp", "tcp")  #: the values of `transport`
+
+
+def check_delay(delay) -> float:
+    """`delay` as sent: an int or float (not bool), finite, 0..3600
+    seconds, as minidns checks it. Raises ValueError naming it."""
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+        raise ValueError(f"delay: must be a number of seconds, not "
+                         f"{type(delay).__name__}")
+    if not 0 <= delay <= MAX_DELAY:  # NaN fails too
+        raise ValueError(f"delay: must be in 0..{MAX_DELAY} seconds, got "
+                         f"{delay!r}")
+    return float(delay)
+
+
+def check_transport(transport) -> str:
+    """`transport` as sent: "udp" or "tcp". Raises ValueError naming it."""
+    if not isinstance(transport, str) or transport not in TRANSPORTS:
+        raise ValueError(f'transport: expected "udp" or "tcp", got '
+                         f"{transport!r}")
+    return transport
+
+
 def make_cast(method, zone, serial, destination, timeout, retry_interval,
-              max_retries, context) -> dict:
-    """The map of one cast, without its request_id (serial None: none)."""
+              max_retries, context, delay=None, transport=None) -> dict:
+    """The map of one cast, without its request_id (serial None: none).
+    `delay` and `transport` are checked (ValueError) and sent only when
+    given (not None)."""
     domain = {"name": zone}
     if serial is not None:
         domain["serial"] = serial
-    return {
+    cast = {
         "method": method,
         "context": context,
         "domain": domain,
@@ -61,6 +87,11 @@ def make_cast(method, zone, serial, destination, timeout, retry_interval,
         "retry_interval": float(retry_interval),
         "max_retries": int(max_retries),
     }
+    if delay is not None:
+        cast["delay"] = check_delay(delay)
+    if transport is not None:
+        cast["transport"] = check_transport(transport)
+    return cast
 
 
 def encode_cast(cast: dict) -> bytes:

@@ -6,6 +6,8 @@ import os
 import signal
 import sys
 import tempfile
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -17,6 +19,7 @@ from minidns_client import (  # noqa: E402
     generate_keys,
     load_key_file,
 )
+from minidns_client.protocol import POLL, encode_cast, make_cast  # noqa: E402
 from support import Daemon, Responder  # noqa: E402
 
 WAIT = 15  # seconds a future may take when it must resolve
@@ -176,6 +179,77 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(sum(s.tried == [0, 1] for s in statuses), 5)
         self.assertEqual(sorted(s.zone for s in statuses),
                          sorted(f"f{i}.test." for i in range(10)))
+
+    def test_bad_delay_and_transport_raise_value_error(self):
+        # Checked in the caller's thread, before anything is sent: the
+        # same ranges as minidns's (docs/protocol.md).
+        bad_delays = [-1, -0.001, 3600.5, 3601, float("nan"), float("inf"),
+                      "1", True, [1]]
+        bad_transports = ["sctp", "UDP", "", 1, b"udp"]
+        with Client("tcp://127.0.0.1:1") as c:
+            for delay in bad_delays:
+                with self.subTest(delay=delay):
+                    with self.assertRaisesRegex(ValueError, "^delay: "):
+                        c.poll("x.test.", 1, "127.0.0.1:53", delay=delay)
+                    with self.assertRaisesRegex(ValueError, "^delay: "):
+                        c.notify("x.test.", "127.0.0.1:53", delay=delay)
+            for transport in bad_transports:
+                with self.subTest(transport=transport):
+                    with self.assertRaisesRegex(ValueError, "^transport: "):
+                        c.poll("x.test.", 1, "127.0.0.1:53",
+                               transport=transport)
+                    with self.assertRaisesRegex(ValueError, "^transport: "):
+                        c.notify("x.test.", "127.0.0.1:53",
+                                 transport=transport)
+            self.assertEqual(c.in_flight(), 0)
+
+    def test_delay_and_transport_are_sent_only_when_given(self):
+        plain = make_cast(POLL, "x.test.", 1, "127.0.0.1:53", 2, 1, 3, None)
+        self.assertNotIn("delay", plain)
+        self.assertNotIn("transport", plain)
+        both = make_cast(POLL, "x.test.", 1, "127.0.0.1:53", 2, 1, 3, None,
+                         delay=0, transport="tcp")
+        self.assertEqual(both["delay"], 0.0)
+        self.assertEqual(both["transport"], "tcp")
+        self.assertEqual(make_cast(POLL, "x.test.", 1, "127.0.0.1:53", 2, 1,
+                                   3, None, delay=3600)["delay"], 3600.0)
+        self.assertIn(b"\xa9transport\xa3tcp", encode_cast(both))
+
+    def test_delay_holds_the_first_query_back(self):
+        d = self.daemon()
+        arrived: dict[str, float] = {}  # zone: when its first query came
+        cv = threading.Condition()
+
+        def on_query(opcode, zone, peer):
+            with cv:
+                arrived.setdefault(zone, time.monotonic())
+                cv.notify_all()
+
+        def arrival(zone: str) -> float:
+            with cv:
+                self.assertTrue(cv.wait_for(lambda: zone in arrived, WAIT),
+                                f"no query for {zone}")
+                return arrived[zone]
+
+        self.responder.on_query = on_query
+        with Client(d.endpoint) as c:
+            self.assertTrue(c.wait_connected(WAIT))
+            start = time.monotonic()
+            fut = c.poll("later.test.", 1, self.responder.destination,
+                         delay=0.3, transport="udp", max_retries=0)
+            st = fut.result(WAIT)
+            answered = time.monotonic()
+            self.assertTrue(st.ok, st)
+            self.assertGreaterEqual(answered - start, 0.3)
+            self.assertGreaterEqual(arrival("later.test.") - start, 0.3)
+            # A notify's delay reaches minidns too.
+            start = time.monotonic()
+            c.notify("later-notify.test.", self.responder.destination,
+                     delay=0.3)
+            self.assertGreaterEqual(arrival("later-notify.test.") - start,
+                                    0.3)
+        poll = 'minidns_casts_total{method="poll_for_serial_number"}'
+        self.assertEqual(d.metric(poll), 1)
 
 
 if __name__ == "__main__":

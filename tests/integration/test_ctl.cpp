@@ -1,14 +1,17 @@
 // Integration tests of minidns-ctl: `minidns-ctl [--endpoint=E] [--timeout=S]
-// [--retry-interval=S] [--max-retries=N] [--grace=S] poll ZONE SERIAL DEST |
-// notify ZONE DEST | batch FILE`; one JSON line per reply on stdout; exit 0
-// when all SUCCESS, 1 on any ERROR, error or client timeout, 2 on usage
-// errors.
+// [--retry-interval=S] [--max-retries=N] [--delay=S] [--transport=udp|tcp]
+// [--grace=S] poll ZONE SERIAL DEST | notify ZONE DEST | batch FILE`; one
+// JSON line per reply on stdout; exit 0 when all SUCCESS, 1 on any ERROR,
+// error or client timeout, 2 on usage errors.
 // How these tests work (barriers, no sleeps): fixture.hpp.
 
 #include "fixture.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <map>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 #include <zmq.hpp>
@@ -34,6 +37,27 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
+}
+
+/// The top-level entries of a cast frame, by key, as msgpack bytes.
+std::map<std::string, std::string> cast_entries(const std::string& frame) {
+  std::map<std::string, std::string> out;
+  auto oh = msgpack::unpack(frame.data(), frame.size());
+  const auto& o = oh.get();
+  if (o.type != msgpack::type::MAP)
+    return out;
+  for (uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    msgpack::sbuffer buf;
+    msgpack::pack(buf, kv.val);
+    out[kv.key.as<std::string>()] = std::string(buf.data(), buf.size());
+  }
+  return out;
+}
+
+double as_double(const std::string& raw) {
+  auto oh = msgpack::unpack(raw.data(), raw.size());
+  return oh.get().as<double>();
 }
 
 class Ctl : public daemon_test {
@@ -205,6 +229,137 @@ TEST_F(Ctl, BatchWithOneFailureExitsOne) {
   });
   EXPECT_EQ(errors, 1) << res.out;
   ::unlink(path.c_str());
+}
+
+TEST_F(Ctl, DelayHoldsTheFirstQueryBack) {
+  // --delay reaches minidns: the query leaves no sooner than the delay
+  // after minidns took the cast, which is after the ctl started.
+  responder r;
+  zone_script s;
+  s.serial = 10;
+  r.default_script(s);
+  auto t0 = clock_type::now();
+  auto res =
+      ctl({"--delay=0.5", "--transport=udp", "--timeout=1", "--max-retries=0",
+           "poll", "ctldelay.test.", "10", r.destination()});
+  EXPECT_EQ(res.status, 0) << res.out << res.err;
+  auto lines = lines_of(res.out);
+  ASSERT_EQ(lines.size(), 1u) << res.out;
+  EXPECT_TRUE(contains(lines[0], "\"status\":\"SUCCESS\"")) << lines[0];
+  auto q = r.queries_for("ctldelay.test.");
+  ASSERT_EQ(q.size(), 1u) << summary(r.queries());
+  EXPECT_GE(q[0].when - t0, 500ms);
+
+  // A notify's --delay too (the ctl may end before the NOTIFY leaves).
+  t0 = clock_type::now();
+  res = ctl({"--delay=0.3", "--timeout=1", "--max-retries=0", "--grace=0.1",
+             "notify", "ctldelaynotify.test.", r.destination()});
+  EXPECT_EQ(res.status, 0) << res.out << res.err;
+  ASSERT_TRUE(r.wait_for_count("ctldelaynotify.test.", 1, reply_wait));
+  EXPECT_GE(r.queries_for("ctldelaynotify.test.").at(0).when - t0, 300ms);
+
+  // A batch line's delay= is its own: the line without one goes first.
+  auto path = write_config("batch-delay",
+                           "poll late.test. 10 " + r.destination() +
+                               " delay=0.4 transport=udp\npoll soon.test. 10 " +
+                               r.destination() + "\n");
+  t0 = clock_type::now();
+  res = ctl({"--timeout=1", "--max-retries=0", "batch", path});
+  EXPECT_EQ(res.status, 0) << res.out << res.err;
+  EXPECT_EQ(lines_of(res.out).size(), 2u) << res.out;
+  auto late = r.queries_for("late.test.");
+  auto soon = r.queries_for("soon.test.");
+  ASSERT_EQ(late.size(), 1u) << summary(r.queries());
+  ASSERT_EQ(soon.size(), 1u) << summary(r.queries());
+  EXPECT_GE(late[0].when - t0, 400ms);
+  EXPECT_LT(soon[0].when, late[0].when);
+  ::unlink(path.c_str());
+}
+
+TEST_F(Ctl, DelayAndTransportAreSentOnlyWhenGiven) {
+  // The casts as they leave the ctl, caught by a ROUTER that answers
+  // nothing (notifies: the ctl ends after --grace).
+  zmq::context_t ctx(1);
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.set(zmq::sockopt::rcvtimeo, 10000);
+  router.bind("tcp://127.0.0.1:*");
+  auto endpoint = router.get(zmq::sockopt::last_endpoint);
+  auto catch_cast = [&](std::vector<std::string> options) {
+    std::vector<std::string> argv{minidns_ctl_binary, "--endpoint=" + endpoint,
+                                  "--grace=0.1"};
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.insert(argv.end(), {"notify", "ctl.test.", "127.0.0.1:9"});
+    run_result res;
+    std::thread t([&] { res = run_program(argv, 30000ms); });
+    zmq::message_t id, frame;
+    const bool got =
+        router.recv(id) && id.more() && router.recv(frame) && !frame.more();
+    t.join();
+    EXPECT_EQ(res.status, 0) << res.out << res.err;
+    EXPECT_TRUE(got) << "no cast from minidns-ctl";
+    return got ? cast_entries(frame.to_string())
+               : std::map<std::string, std::string>{};
+  };
+
+  auto plain = catch_cast({});
+  EXPECT_EQ(plain.count("method"), 1u);
+  EXPECT_EQ(plain.count("delay"), 0u);
+  EXPECT_EQ(plain.count("transport"), 0u);
+
+  auto both = catch_cast({"--delay=1.5", "--transport=tcp"});
+  ASSERT_EQ(both.count("delay"), 1u);
+  EXPECT_EQ(as_double(both["delay"]), 1.5);
+  ASSERT_EQ(both.count("transport"), 1u);
+  EXPECT_EQ(as_str(both["transport"]), "tcp");
+  EXPECT_EQ(both.size(), plain.size() + 2);
+
+  auto whole = catch_cast({"--delay", "3600"});
+  ASSERT_EQ(whole.count("delay"), 1u);
+  EXPECT_EQ(as_double(whole["delay"]), 3600.0);
+  EXPECT_EQ(whole.count("transport"), 0u);
+}
+
+TEST_F(Ctl, BadDelayOrTransportIsAUsageError) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad{
+      {{"--delay=3600.5"}, "--delay: "},
+      {{"--delay=-1"}, "--delay: "},
+      {{"--delay=soon"}, "--delay: "},
+      {{"--delay=nan"}, "--delay: "},
+      {{"--delay="}, "--delay: "},
+      {{"--transport=sctp"}, "--transport: "},
+      {{"--transport=UDP"}, "--transport: "},
+      {{"--transport", ""}, "--transport: "},
+  };
+  for (const auto& [options, named] : bad) {
+    auto args = options;
+    args.insert(args.end(), {"poll", "ctl.test.", "1", "127.0.0.1:53"});
+    auto res = ctl(args);
+    EXPECT_EQ(res.status, 2) << options[0] << "\n" << res.out << res.err;
+    EXPECT_TRUE(contains(res.err, named)) << options[0] << "\n" << res.err;
+  }
+  // The same checks on batch lines, naming the line and the key; a file
+  // with a bad line sends nothing.
+  const std::vector<std::pair<std::string, std::string>> bad_lines{
+      {"delay=3601", "line 1: delay: "},
+      {"delay=-0.5", "line 1: delay: "},
+      {"transport=quic", "line 1: transport: "},
+      {"delay=1 delay=2", "line 1: delay: given twice"},
+      {"colour=red", "line 1: unknown key 'colour'"},
+  };
+  for (const auto& [words, named] : bad_lines) {
+    auto path = write_config("batch-bad-delay",
+                             "poll ctl.test. 1 127.0.0.1:53 " + words + "\n");
+    auto res = ctl({"batch", path});
+    EXPECT_EQ(res.status, 2) << words << "\n" << res.out << res.err;
+    EXPECT_TRUE(contains(res.err, named)) << words << "\n" << res.err;
+    ::unlink(path.c_str());
+  }
+  responder r;
+  EXPECT_EQ(r.count(), 0u);
+  EXPECT_TRUE(barrier(r).empty());
+  EXPECT_TRUE(wait_for_metric_total("minidns_casts_total", 1))
+      << "only the barrier poll reached minidns";
 }
 
 TEST_F(Ctl, BadUsageExitsTwo) {
