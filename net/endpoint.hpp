@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,5 +51,18 @@ struct endpoint {
 /// prefixes "destination: ").
 std::optional<endpoint> parse_destination(std::string_view text,
                                           std::string& error);
+
+/// Hash of a destination (address and port).
+struct endpoint_hash {
+  size_t operator()(const endpoint& e) const noexcept {
+    uint64_t a;
+    uint64_t b;
+    std::memcpy(&a, e.addr.data(), 8);
+    std::memcpy(&b, e.addr.data() + 8, 8);
+    uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b + 0x632BE59BD9B4E019ull) ^
+                 (uint64_t{e.port} * 0xC2B2AE3D27D4EB4Full);
+    return static_cast<size_t>(h ^ (h >> 31));
+  }
+};
 
 } // namespace minidns::net

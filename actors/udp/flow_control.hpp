@@ -27,19 +27,6 @@
 
 namespace minidns {
 
-/// Hash of a destination (address and port).
-struct endpoint_hash {
-  size_t operator()(const net::endpoint& e) const noexcept {
-    uint64_t a;
-    uint64_t b;
-    std::memcpy(&a, e.addr.data(), 8);
-    std::memcpy(&b, e.addr.data() + 8, 8);
-    uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b + 0x632BE59BD9B4E019ull) ^
-                 (uint64_t{e.port} * 0xC2B2AE3D27D4EB4Full);
-    return static_cast<size_t>(h ^ (h >> 31));
-  }
-};
-
 class flow_control {
 public:
   using clock = std::chrono::steady_clock;
@@ -167,7 +154,7 @@ private:
     bool operator>(const wakeup& o) const { return at > o.at; }
   };
 
-  using map = std::unordered_map<net::endpoint, dest_state, endpoint_hash>;
+  using map = std::unordered_map<net::endpoint, dest_state, net::endpoint_hash>;
 
   static std::chrono::nanoseconds interval(double rate) {
     if (!(rate > 0))

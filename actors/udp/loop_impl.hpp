@@ -206,6 +206,16 @@ private:
   void launch_tcp(table::request& req, uint64_t token, uint32_t attempt,
                   int64_t timeout_ns);
 
+  /// Starts the attempt's timeout (none when `timeout_ns` is 0).
+  void start_timeout(const table::request& req, uint64_t token,
+                     uint32_t attempt, int64_t timeout_ns,
+                     steady::time_point now);
+
+  /// Asks attempt `attempt` over TCP; on failure the attempt fails (and
+  /// false).
+  bool send_tcp(table::request& req, uint64_t token, uint32_t attempt,
+                steady::time_point now);
+
   /// Sends the queries flow control lets go now. Those whose request ended
   /// while they waited free their slot at once.
   void launch_ready();

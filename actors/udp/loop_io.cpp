@@ -36,6 +36,23 @@ void udp_io_loop::launch(table::request& req, uint64_t token, uint32_t attempt,
   out.to_len = dest.to_sockaddr(out.to);
   auto now = steady::now();
   attempts_.add(*key, req, token, attempt, now);
+  start_timeout(req, token, attempt, timeout_ns, now);
+  if (batches_[key->socket].size() == batch && !sockets_[key->socket].waiting)
+    flush(key->socket);
+}
+
+void udp_io_loop::launch_tcp(table::request& req, uint64_t token,
+                             uint32_t attempt, int64_t timeout_ns) {
+  auto now = steady::now();
+  if (!send_tcp(req, token, attempt, now))
+    return;
+  metrics::add(m_.queries[static_cast<size_t>(req.kind)]);
+  start_timeout(req, token, attempt, timeout_ns, now);
+}
+
+void udp_io_loop::start_timeout(const table::request& req, uint64_t token,
+                                uint32_t attempt, int64_t timeout_ns,
+                                steady::time_point now) {
   // The timeout runs from here, not from when the datagram leaves at the
   // end of the turn: measured, timers started as datagrams left bunched
   // their deadlines into the flushes and tripled the p99 lateness with
@@ -44,25 +61,18 @@ void udp_io_loop::launch(table::request& req, uint64_t token, uint32_t attempt,
   if (timeout_ns > 0)
     timers_.schedule({now + std::chrono::nanoseconds(timeout_ns), token,
                       attempt, timer_kind::attempt_timeout, req.kind});
-  if (batches_[key->socket].size() == batch && !sockets_[key->socket].waiting)
-    flush(key->socket);
 }
 
-void udp_io_loop::launch_tcp(table::request& req, uint64_t token,
-                             uint32_t attempt, int64_t timeout_ns) {
-  auto now = steady::now();
+bool udp_io_loop::send_tcp(table::request& req, uint64_t token,
+                           uint32_t attempt, steady::time_point now) {
   int err = 0;
   metrics::add(m_.udp.tcp_queries);
-  if (!tcp_->send(
+  if (tcp_->send(
           req.peer, req.qname, tcp_waiter{token, attempt, req.kind},
-          [this] { return rng_.next16(); }, now, err)) {
-    fail(req, attempt, err);
-    return;
-  }
-  metrics::add(m_.queries[static_cast<size_t>(req.kind)]);
-  if (timeout_ns > 0)
-    timers_.schedule({now + std::chrono::nanoseconds(timeout_ns), token,
-                      attempt, timer_kind::attempt_timeout, req.kind});
+          [this] { return rng_.next16(); }, now, err))
+    return true;
+  fail(req, attempt, err);
+  return false;
 }
 
 void udp_io_loop::launch_ready() {
@@ -93,7 +103,8 @@ void udp_io_loop::settle(table::request& req, uint32_t attempt) {
   if (attempt == 0 || req.outstanding != attempt)
     return;
   req.outstanding = 0;
-  flow_.ended(req.peer, steady::now());
+  if (flow_.active()) // no clock read per reply while flow control is off
+    flow_.ended(req.peer, steady::now());
 }
 
 void udp_io_loop::flush_all() {
@@ -184,13 +195,7 @@ void udp_io_loop::accept(uint32_t idx, const uint8_t* data, size_t len,
   if (info.tc && m.att->number == m.req->outstanding) {
     // Truncated (RFC 7766): the same attempt asks again over TCP, with a
     // fresh ID; its timeout goes on.
-    int err = 0;
-    metrics::add(m_.udp.tcp_queries);
-    if (!tcp_->send(
-            m.req->peer, m.req->qname,
-            tcp_waiter{m.att->token, m.att->number, m.req->kind},
-            [this] { return rng_.next16(); }, steady::now(), err))
-      fail(*m.req, m.att->number, err);
+    send_tcp(*m.req, m.att->token, m.att->number, steady::now());
     return;
   }
   settle(*m.req, m.att->number);

@@ -1,6 +1,5 @@
 #include "actors/udp/tcp.hpp"
 
-#include "actors/udp/flow_control.hpp" // endpoint_hash
 #include "actors/udp/stream_framer.hpp"
 
 #include <arpa/inet.h>
@@ -78,7 +77,7 @@ struct tcp_pool::state {
   on_failure failure;
   std::vector<conn> slots;
   std::vector<uint32_t> free;
-  std::unordered_map<net::endpoint, std::vector<uint32_t>, endpoint_hash>
+  std::unordered_map<net::endpoint, std::vector<uint32_t>, net::endpoint_hash>
       by_dest;
   size_t open = 0;
 
