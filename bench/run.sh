@@ -283,8 +283,12 @@ for i in $(seq "$scale_runs"); do
   if [ "$profile" = 1 ] && [ "$i" = 1 ]; then
     extra=(--perf="$work/scale.perf" "--perf-args=-F 99 --call-graph dwarf,8192")
   fi
+  # Every request goes on the wire at once, to one silent destination:
+  # this row measures the cost of a request in flight, so per-destination
+  # flow control (which would keep all but 500 of them in its queue) is off.
   mapfile -t da < <(daemon_args --minidns.udp-sockets=64 \
-    --minidns.max-in-flight=$((scale_count + 100000)))
+    --minidns.max-in-flight=$((scale_count + 100000)) \
+    --minidns.max-outstanding-per-destination=0)
   run_bench "scale-$i" --mode=scale --count="$scale_count" \
     --timeout="$scale_timeout" --time-limit="$scale_limit" "${da[@]}" \
     "${extra[@]}"
