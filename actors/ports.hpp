@@ -24,6 +24,7 @@ struct dns_query {
   net::transport transport = net::transport::udp;
   net::endpoint destination;
   std::string qname_wire; ///< the zone, uncompressed wire format
+  std::string soa_hint;   ///< NOTIFY: messages::cast::soa_hint, or empty
   /// When no reply settled the attempt this long after it was handed over
   /// (it leaves at the end of the UDP thread's turn), the UDP
   /// thread sends timeout_atom with the attempt to the querying actor

@@ -87,6 +87,7 @@ void send_attempt(self_ptr self) {
   q.destination = st.cast.destination;
   q.transport = st.cast.transport.value_or(net::transport::udp);
   q.qname_wire = st.cast.zone_wire;
+  q.soa_hint = st.cast.soa_hint;
   // The UDP thread keeps the attempt's timer (from when it takes the query):
   // cheaper than CAF's clock, and gone with the request.
   q.timeout_ns =
@@ -116,7 +117,7 @@ void end(self_ptr self, std::string frame, bool success, net::detail detail) {
 void finish(self_ptr self, messages::status status, net::detail detail) {
   auto& st = self->state;
   std::string frame;
-  if (is_poll(st))
+  if (st.cast.wants_status)
     frame = messages::finish_status(std::move(st.cast.reply_prefix), status,
                                     st.last_serial, net::to_string(detail));
   end(self, std::move(frame), status == messages::status::success, detail);
@@ -165,18 +166,33 @@ void attempt_failed(self_ptr self) {
   next_attempt_after(self, st.cast.retry_interval);
 }
 
+/// A notify's update_status when its cast asked for one (want_status),
+/// else none.
+std::string notify_status(request_state& st, messages::status status,
+                          net::detail detail) {
+  if (!st.cast.wants_status)
+    return {};
+  return messages::finish_status(std::move(st.cast.reply_prefix), status,
+                                 std::nullopt, net::to_string(detail));
+}
+
 void on_notify_answer(self_ptr self, uint32_t attempt,
                       const net::reply_info& info) {
   auto& st = self->state;
   switch (net::classify_notify(info.rcode)) {
   case net::notify_verdict::acknowledged:
-    end(self, {}, true, net::detail::acknowledged);
+    end(self,
+        notify_status(st, messages::status::success, net::detail::acknowledged),
+        true, net::detail::acknowledged);
     if (debug_enabled()) // after the end, as in finish()
       spdlog::debug("{}: acknowledged", describe(st));
     return;
   case net::notify_verdict::final_error:
     // A refusal is an answer, not a failure to get one: no resend.
-    end(self, {}, false, net::rcode_detail(info.rcode));
+    end(self,
+        notify_status(st, messages::status::error,
+                      net::rcode_detail(info.rcode)),
+        false, net::rcode_detail(info.rcode));
     if (uint64_t skipped = 0; failure_lines.take(skipped))
       spdlog::warn("{}: refused with {}; not resending{}", describe(st),
                    net::rcode_name(info.rcode), held_back(skipped));

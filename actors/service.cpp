@@ -34,6 +34,7 @@ service start_service(caf::actor_system& sys, const settings& s) {
   zo.hwm = s.zmq_hwm;
   zo.linger = std::chrono::duration_cast<std::chrono::milliseconds>(s.linger);
   zo.allowed = allowed_destinations(s);
+  zo.tcp_destinations = tcp_destinations(s);
   zo.reply_hold =
       std::chrono::duration_cast<std::chrono::milliseconds>(s.reply_hold);
   zo.reply_hold_max = s.reply_hold_max;

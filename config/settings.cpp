@@ -283,6 +283,11 @@ std::vector<std::string> validate(const settings& s) {
     if (!net::parse_prefix(text, why))
       bad("allow-destinations", why);
   }
+  for (auto& text : s.tcp_destinations) {
+    std::string why;
+    if (!net::parse_prefix(text, why))
+      bad("tcp-destinations", why);
+  }
   if (s.reply_hold.count() < 0 || s.reply_hold > std::chrono::hours(24))
     bad("reply-hold", "out of range 0s..24h");
   if (s.reply_hold_max > 100000000)
@@ -399,14 +404,26 @@ bool is_local_endpoint(const std::string& endpoint) {
   return false;
 }
 
-net::prefix_list allowed_destinations(const settings& s) {
+namespace {
+
+net::prefix_list to_prefixes(const std::vector<std::string>& texts) {
   std::vector<net::ip_prefix> prefixes;
-  for (auto& text : s.allow_destinations) {
+  for (auto& text : texts) {
     std::string why;
     if (auto p = net::parse_prefix(text, why))
       prefixes.push_back(*p);
   }
   return net::prefix_list{std::move(prefixes)};
+}
+
+} // namespace
+
+net::prefix_list allowed_destinations(const settings& s) {
+  return to_prefixes(s.allow_destinations);
+}
+
+net::prefix_list tcp_destinations(const settings& s) {
+  return to_prefixes(s.tcp_destinations);
 }
 
 std::vector<std::string> config::load(int argc, char** argv) {

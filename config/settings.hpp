@@ -40,6 +40,8 @@ struct settings {
   std::string log_format = "text"; ///< text or json (one object per line)
   /// CIDR prefixes casts may aim at; empty allows every destination.
   std::vector<std::string> allow_destinations;
+  /// CIDR prefixes of servers asked over TCP unless a cast says otherwise.
+  std::vector<std::string> tcp_destinations;
   /// The server's CURVE key pair file; empty: no CURVE.
   std::string curve_key_file;
   /// Public keys of the pool managers allowed to connect, one per line.
@@ -80,6 +82,9 @@ void for_each_setting(Settings& s, F&& f) {
     "over TCP), 1..64");
   f("tcp-idle-timeout", s.tcp_idle_timeout,
     "how long an idle TCP connection to a server stays open");
+  f("tcp-destinations", s.tcp_destinations,
+    "CIDR prefixes of servers asked over TCP when a cast names no "
+    "transport");
   f("drain-timeout", s.drain_timeout,
     "time given to requests in flight on SIGTERM");
   f("linger", s.linger, "time to deliver the last replies at exit");
@@ -140,6 +145,9 @@ public:
 
 /// The parsed allowlist of a validated `settings`.
 net::prefix_list allowed_destinations(const settings& s);
+
+/// minidns.tcp-destinations as a prefix list (checked by load()).
+net::prefix_list tcp_destinations(const settings& s);
 
 /// Reads the CURVE key files of a `settings`: nullopt when CURVE is off.
 /// Problems (unreadable file, bad key, one file without the other) are

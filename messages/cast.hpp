@@ -52,7 +52,15 @@ struct cast {
   /// (every query over TCP). nullopt when absent: the config's default
   /// per destination applies.
   std::optional<net::transport> transport;
-  /// Polls only: the start of the update_status reply, already encoded: a
+  /// Notifies: `want_status` true asks for one update_status at the end,
+  /// as a poll gets. Always true for polls.
+  bool wants_status = false;
+  /// Notifies: `domain.soa` for the NOTIFY's answer section (RFC 1996
+  /// section 3.7), as the TTL (4 bytes) and the SOA RDATA in wire format;
+  /// empty when the cast carries none.
+  std::string soa_hint;
+  /// When `wants_status`: the start of the update_status reply, already
+  /// encoded: a
   /// msgpack map header for all reply keys, then "method", "context",
   /// "domain", "destination" (as received) and, when given, "request_id".
   /// finish_status appends the rest.

@@ -81,9 +81,66 @@ struct field_error {
                     field_named(field)};
 }
 
+[[noreturn]] void fail_soa(std::string_view field, std::string_view why) {
+  throw field_error{"domain.soa" + std::string(field) + ": " + std::string(why),
+                    invalid_field::domain_soa};
+}
+
+/// domain.soa (a notify's SOA hint) as the TTL and the SOA RDATA in wire
+/// format (names uncompressed). Every field is required: an SOA is never
+/// made up.
+std::string soa_rdata(const msgpack::object& soa) {
+  if (soa.type != msgpack::type::MAP)
+    fail_soa("", "must be a map");
+  auto field = [&](std::string_view key) -> const msgpack::object& {
+    const msgpack::object* found = nullptr;
+    for (uint32_t i = 0; i < soa.via.map.size; ++i) {
+      const auto& kv = soa.via.map.ptr[i];
+      if (kv.key.type == msgpack::type::STR && str_of(kv.key) == key) {
+        if (found)
+          fail_soa("." + std::string(key), "duplicate key");
+        found = &kv.val;
+      }
+    }
+    if (!found)
+      fail_soa("." + std::string(key), "missing");
+    return *found;
+  };
+  auto u32 = [&](std::string_view key) {
+    uint64_t v = 0;
+    if (auto why =
+            read_uint(field(key), std::numeric_limits<uint32_t>::max(), v);
+        !why.empty())
+      fail_soa("." + std::string(key), why);
+    return static_cast<uint32_t>(v);
+  };
+  auto name = [&](std::string_view key) {
+    const auto& o = field(key);
+    if (o.type != msgpack::type::STR)
+      fail_soa("." + std::string(key), "must be a string");
+    std::string err;
+    auto wire = net::name_to_wire(str_of(o), err);
+    if (!wire)
+      fail_soa("." + std::string(key), err.empty() ? "invalid name" : err);
+    return std::move(*wire);
+  };
+  std::string out;
+  auto put32 = [&out](uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out += static_cast<char>((v >> shift) & 0xff);
+  };
+  put32(u32("ttl"));
+  out += name("mname");
+  out += name("rname");
+  for (auto key : {"serial", "refresh", "retry", "expire", "minimum"})
+    put32(u32(key));
+  return out;
+}
+
 /// Everything decode_cast learns before failing or succeeding.
 struct decode_state {
   bool is_poll = false;
+  bool wants_status = false; ///< a poll, or a notify with want_status true
   std::optional<std::string_view> context;
   std::optional<std::string_view> domain; // set only when it is a map
 };
@@ -112,6 +169,10 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
   const auto* method_o = object_for(key_method);
   st.is_poll = method_o && method_o->type == msgpack::type::STR &&
                str_of(*method_o) == name_poll;
+  const auto* want_o = object_for(key_want_status);
+  st.wants_status = st.is_poll || (want_o != nullptr &&
+                                   want_o->type == msgpack::type::BOOLEAN &&
+                                   want_o->via.boolean);
   if (const auto* e = t.unique(key_context))
     st.context = e->raw;
   if (const auto* e = t.unique(key_domain);
@@ -162,6 +223,10 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
   if (!wire)
     fail("domain.name", err.empty() ? "invalid name" : err);
   c.zone_wire = std::move(*wire);
+
+  if (c.kind == method::notify_zone_changed)
+    if (const auto* soa = domain_field("soa"))
+      c.soa_hint = soa_rdata(*soa);
 
   if (c.kind == method::poll_for_serial_number) {
     const auto* serial = domain_field("serial");
@@ -227,6 +292,11 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
     c.delay = to_micros(s);
   }
 
+  // Optional: a status at the end of a notify too.
+  if (want_o != nullptr && want_o->type != msgpack::type::BOOLEAN)
+    fail(key_want_status, "must be true or false");
+  c.wants_status = st.wants_status;
+
   // Optional: "udp" or "tcp" (RFC 7766).
   if (const auto* tr = object_for(key_transport)) {
     if (tr->type != msgpack::type::STR)
@@ -245,7 +315,7 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
 /// The one reply to an invalid frame.
 std::string invalid_reply(const top_map& t, const decode_state& st,
                           const std::string& reason) {
-  if (st.is_poll && st.context && st.domain) {
+  if (st.wants_status && st.context && st.domain) {
     std::optional<std::string_view> dest;
     if (const auto* e = t.unique(key_destination))
       dest = e->raw;
@@ -279,7 +349,7 @@ decode_result decode_impl(const uint8_t* p, size_t n,
   try {
     cast c = validate(t, root, st, allowed);
     c.request_id = std::string(t.request_id.value_or(std::string_view{}));
-    if (c.kind == method::poll_for_serial_number)
+    if (c.wants_status)
       c.reply_prefix =
           status_prefix(*st.context, *st.domain, t.unique(key_destination)->raw,
                         t.request_id);

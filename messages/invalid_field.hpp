@@ -24,6 +24,8 @@ enum class invalid_field : uint8_t {
   max_retries,
   delay,
   transport,
+  want_status,
+  domain_soa, ///< domain.soa and its fields
   request_id,
   other, ///< an unknown key (duplicated), or an internal error
 };
@@ -33,7 +35,7 @@ inline constexpr std::string_view invalid_field_names[] = {
     "frame",          "method",        "context",     "domain",
     "domain.name",    "domain.serial", "destination", "timeout",
     "retry_interval", "max_retries",   "delay",       "transport",
-    "request_id",     "other"};
+    "want_status",    "domain.soa",    "request_id",  "other"};
 
 /// How many there are.
 inline constexpr size_t invalid_field_count = std::size(invalid_field_names);

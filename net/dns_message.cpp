@@ -169,10 +169,16 @@ std::string_view rcode_name(uint8_t rc) noexcept {
 }
 
 size_t build_query(query_kind kind, uint16_t id, std::string_view qname_wire,
-                   uint8_t* out, size_t cap) noexcept {
+                   uint8_t* out, size_t cap,
+                   std::string_view soa_hint) noexcept {
   if (qname_wire.empty() || qname_wire.size() > max_name_wire || out == nullptr)
     return 0;
-  const size_t total = header_size + qname_wire.size() + 4;
+  const bool hint = kind == query_kind::notify && !soa_hint.empty();
+  // TTL, two names of at least one octet, five numbers.
+  if (hint && (soa_hint.size() < 4 + 2 + 20 || soa_hint.size() > max_soa_hint))
+    return 0;
+  const size_t question = header_size + qname_wire.size() + 4;
+  const size_t total = question + (hint ? 12 + soa_hint.size() - 4 : 0);
   if (cap < total)
     return 0;
   const uint16_t flags = static_cast<uint16_t>(opcode_of(kind) << 11) |
@@ -188,6 +194,19 @@ size_t build_query(query_kind kind, uint16_t id, std::string_view qname_wire,
     out[pos++] = static_cast<uint8_t>(c);
   put16(out + pos, type_soa);
   put16(out + pos + 2, class_in);
+  if (!hint)
+    return total;
+  put16(out + 6, 1); // ANCOUNT
+  pos = question;
+  put16(out + pos, 0xC000 | header_size); // the owner: the zone's name
+  put16(out + pos + 2, type_soa);
+  put16(out + pos + 4, class_in);
+  for (size_t i = 0; i < 4; ++i) // TTL
+    out[pos + 6 + i] = static_cast<uint8_t>(soa_hint[i]);
+  put16(out + pos + 10, static_cast<uint16_t>(soa_hint.size() - 4));
+  pos += 12;
+  for (size_t i = 4; i < soa_hint.size(); ++i)
+    out[pos++] = static_cast<uint8_t>(soa_hint[i]);
   return total;
 }
 

@@ -34,14 +34,22 @@ enum rcode : uint8_t {
 /// unassigned values).
 std::string_view rcode_name(uint8_t rc) noexcept;
 
-/// Largest query minidns builds: header + 255-octet name + type + class.
-inline constexpr size_t max_query_size = 12 + 255 + 4;
+/// Largest SOA hint: TTL, two 255-octet names and five 32-bit numbers.
+inline constexpr size_t max_soa_hint = 4 + 255 + 255 + 20;
+
+/// Largest query minidns builds: header + 255-octet name + type + class,
+/// and for a NOTIFY with an SOA hint an answer record (name pointer, type,
+/// class, RDLENGTH, then the hint).
+inline constexpr size_t max_query_size = 12 + 255 + 4 + 8 + max_soa_hint;
 
 /// Writes a query for `qname_wire` (uncompressed wire format, validated by
-/// name_to_wire) into `out`. Returns the number of bytes written, or 0 when
-/// `cap` is too small.
+/// name_to_wire) into `out`. A NOTIFY with `soa_hint` (TTL then SOA RDATA,
+/// as messages::cast holds it) carries that SOA in its answer section (RFC
+/// 1996 section 3.7). Returns the number of bytes written, or 0 when `cap`
+/// is too small or the hint is malformed.
 size_t build_query(query_kind kind, uint16_t id, std::string_view qname_wire,
-                   uint8_t* out, size_t cap) noexcept;
+                   uint8_t* out, size_t cap,
+                   std::string_view soa_hint = {}) noexcept;
 
 /// Reads the ID of a datagram (0 when shorter than a header). Used to find
 /// the pending query before the full check.

@@ -54,7 +54,8 @@ public:
   /// What the table keeps once per request.
   struct request {
     Owner owner;
-    std::string qname; ///< the zone, wire format: held once per request
+    std::string qname;    ///< the zone, wire format: held once per request
+    std::string soa_hint; ///< NOTIFY: the answer section's SOA, or empty
     net::query_kind kind = net::query_kind::soa;
     net::transport transport = net::transport::udp;
     net::endpoint peer; ///< every attempt goes to the same place
@@ -93,13 +94,15 @@ public:
   /// unless it came without a name (a timer set before any query).
   request& open(uint64_t token, Owner owner, net::query_kind kind,
                 std::string qname, const net::endpoint& peer,
-                net::transport transport = net::transport::udp) {
+                net::transport transport = net::transport::udp,
+                std::string soa_hint = {}) {
     auto [i, added] = requests_.try_emplace(token);
     auto& r = i->second;
     if (added)
       r.owner = std::move(owner);
     if (added || (r.qname.empty() && !qname.empty())) {
       r.qname = std::move(qname);
+      r.soa_hint = std::move(soa_hint);
       r.kind = kind;
       r.transport = transport;
       r.peer = peer;

@@ -37,6 +37,7 @@ void udp_io_loop::run() {
     fire_timers();
     launch_ready(); // slots freed by timeouts
     flush_all();
+    tcp_->flush();
     publish();
     run_actors();
     more = !inbox_.empty() || flow_.has_ready();
@@ -101,6 +102,8 @@ void udp_io_loop::fire_timers() {
       return true;
     }
     settle(*req, t.attempt);
+    if (tcp_->waiting() != 0)
+      tcp_->cancel(t.token, t.attempt, true, steady::now());
     m_.timer_lateness[static_cast<size_t>(t.query)].observe(
         std::chrono::duration<double>(late).count());
     tell(req->owner, timeout_atom::value, t.attempt);
@@ -120,9 +123,9 @@ void udp_io_loop::take(command& cmd) {
   auto& q = cmd.query;
   switch (cmd.op) {
   case command::what::query: {
-    auto& req =
-        attempts_.open(q.token, std::move(cmd.owner), q.kind,
-                       std::move(q.qname_wire), q.destination, q.transport);
+    auto& req = attempts_.open(q.token, std::move(cmd.owner), q.kind,
+                               std::move(q.qname_wire), q.destination,
+                               q.transport, std::move(q.soa_hint));
     if (flow_.admit(q.destination, q.kind, {q.token, q.attempt, q.timeout_ns},
                     steady::now()))
       launch(req, q.token, q.attempt, q.timeout_ns);
@@ -138,6 +141,8 @@ void udp_io_loop::take(command& cmd) {
   case command::what::release:
     if (auto* req = attempts_.find_request(q.token))
       settle(*req, req->outstanding);
+    if (tcp_->waiting() != 0)
+      tcp_->cancel(q.token, 0, false, steady::now());
     attempts_.forget(q.token); // its timers are cancelled with it
     break;
   }

@@ -92,9 +92,9 @@ public:
     tcp_ = std::make_unique<tcp_pool>(
         tcp_pool::options{opts.source_v4, opts.source_v6,
                           opts.tcp_per_destination, opts.tcp_idle},
-        epoll_, tcp_tag_base,
+        epoll_, tcp_tag_base, [this] { return rng_.next16(); },
         [this](const tcp_waiter& w, uint16_t id, std::string_view msg) {
-          accept_tcp(w, id, msg);
+          return accept_tcp(w, id, msg);
         },
         [this](const tcp_waiter& w, int err) {
           // Only the attempt still out: later ones fail by themselves.
@@ -254,9 +254,9 @@ private:
   /// requests would time out and resend).
   void receive(uint32_t idx);
 
-  /// Checks a reply that came over TCP for `w` and hands it to its
-  /// request.
-  void accept_tcp(const tcp_waiter& w, uint16_t id, std::string_view msg);
+  /// Checks a message that came over TCP with the ID of `w`'s query and
+  /// hands it to its request; false when it is not a reply to that query.
+  bool accept_tcp(const tcp_waiter& w, uint16_t id, std::string_view msg);
 
   /// Matches one datagram to an attempt and checks it; an accepted reply
   /// goes to the attempt's request, unless it is truncated: then the

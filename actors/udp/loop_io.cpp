@@ -25,7 +25,7 @@ void udp_io_loop::launch(table::request& req, uint64_t token, uint32_t attempt,
   }
   auto& out = batches_[key->socket].emplace_back();
   out.len = net::build_query(req.kind, key->id, req.qname, out.data,
-                             sizeof(out.data));
+                             sizeof(out.data), req.soa_hint);
   if (out.len == 0) {
     batches_[key->socket].pop_back();
     fail(req, attempt, EMSGSIZE);
@@ -67,9 +67,8 @@ bool udp_io_loop::send_tcp(table::request& req, uint64_t token,
                            uint32_t attempt, steady::time_point now) {
   int err = 0;
   metrics::add(m_.udp.tcp_queries);
-  if (tcp_->send(
-          req.peer, req.qname, tcp_waiter{token, attempt, req.kind},
-          [this] { return rng_.next16(); }, now, err))
+  if (tcp_->send(req.peer, req.qname, req.soa_hint,
+                 tcp_waiter{token, attempt, req.kind}, now, err))
     return true;
   fail(req, attempt, err);
   return false;
@@ -194,7 +193,9 @@ void udp_io_loop::accept(uint32_t idx, const uint8_t* data, size_t len,
   metrics::add(m_.rcodes[info.rcode & 0xf]);
   if (info.tc && m.att->number == m.req->outstanding) {
     // Truncated (RFC 7766): the same attempt asks again over TCP, with a
-    // fresh ID; its timeout goes on.
+    // fresh ID; its timeout goes on. A copy of the truncated datagram
+    // must not ask a second time.
+    attempts_.kill(key);
     send_tcp(*m.req, m.att->token, m.att->number, steady::now());
     return;
   }
@@ -210,22 +211,23 @@ void udp_io_loop::fail(table::request& req, uint32_t attempt, int err) {
   tell(req.owner, send_error_atom::value, attempt, err);
 }
 
-void udp_io_loop::accept_tcp(const tcp_waiter& w, uint16_t id,
+bool udp_io_loop::accept_tcp(const tcp_waiter& w, uint16_t id,
                              std::string_view msg) {
   auto* req = attempts_.find_request(w.token);
   if (req == nullptr)
-    return; // the request ended meanwhile
+    return true; // the request ended meanwhile
   auto info =
       net::check_reply(reinterpret_cast<const uint8_t*>(msg.data()), msg.size(),
                        net::expected_reply{w.kind, id, req->qname});
   if (info.match != net::reply_match::accepted) {
     metrics::add(m_.udp.mismatched);
-    return;
+    return false;
   }
   info.tcp = true;
   metrics::add(m_.rcodes[info.rcode & 0xf]);
   settle(*req, w.attempt);
   tell(req->owner, answer_atom::value, w.attempt, info);
+  return true;
 }
 
 } // namespace minidns

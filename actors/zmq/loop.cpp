@@ -327,17 +327,21 @@ private:
       return;
     }
     auto& c = *decoded.ok;
+    if (!c.transport && !opts_.tcp_destinations.empty() &&
+        opts_.tcp_destinations.allows(c.destination))
+      c.transport = net::transport::tcp;
     bool poll = c.kind == messages::method::poll_for_serial_number;
     if (drain_.refusing()) {
       metrics::add(m_.zmq.drain_refused);
       router_.route(std::move(peer),
-                    poll ? messages::finish_status(std::move(c.reply_prefix),
-                                                   messages::status::error,
-                                                   std::nullopt, "shutdown")
-                         : messages::encode_error(
-                               "draining: minidns is shutting down; the cast "
-                               "was not carried out",
-                               c.request_id),
+                    c.wants_status
+                        ? messages::finish_status(std::move(c.reply_prefix),
+                                                  messages::status::error,
+                                                  std::nullopt, "shutdown")
+                        : messages::encode_error(
+                              "draining: minidns is shutting down; the cast "
+                              "was not carried out",
+                              c.request_id),
                     now);
       return;
     }

@@ -36,6 +36,8 @@ struct zmq_bridge_options {
   uint64_t hwm = 100000;           ///< ZeroMQ high-water marks
   std::chrono::milliseconds linger{2000};
   net::prefix_list allowed; ///< destinations casts may aim at
+  /// Destinations asked over TCP when a cast does not name a transport.
+  net::prefix_list tcp_destinations;
   /// The server's CURVE key pair; nullopt: no CURVE (plain connections).
   std::optional<curve::key_pair> curve;
   /// With `curve`: public keys (Z85) of the pool managers allowed in.

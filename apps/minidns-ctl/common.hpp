@@ -36,6 +36,8 @@ struct cast_params {
   std::optional<double> delay;
   /// "udp" or "tcp" (`transport`); unset: not sent.
   std::optional<std::string> transport;
+  /// Notifies: ask for an update_status at the end (`want_status`).
+  bool want_status = false;
 };
 
 /// One cast to send, as the user wrote it.

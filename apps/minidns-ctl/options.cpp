@@ -199,6 +199,15 @@ void declare_options(CLI::App& app, options& opt, CLI::Option*& positional) {
       [&](std::string_view name, const std::string& v) {
         opt.params.transport = transport_arg(name, v);
       });
+  app.add_flag_function(
+         "--want-status",
+         [&app, &opt](int64_t) {
+           reject_unknown(app);
+           opt.params.want_status = true;
+         },
+         "notifies: ask for an update_status at the end, as\n"
+         "polls get, and wait for it")
+      ->trigger_on_parse();
   add("--grace", "S", "seconds to wait for error replies at the end",
       [&](std::string_view name, const std::string& v) {
         opt.grace = client_seconds_arg(name, v);

@@ -63,11 +63,13 @@ const std::string& tool_context() {
   return raw;
 }
 
-/// Adds the optional fields of `p` that were given (`delay`, `transport`)
+/// Adds the optional fields of `p` that were given (`delay`, `transport`,
+/// `want_status`)
 /// to `frame`, a cast encode_cast built: they follow its entries, and its
 /// map header (a fixmap: encode_cast writes at most 8 entries) counts them.
 void add_optional_fields(std::string& frame, const cast_params& p) {
-  const unsigned extra = (p.delay ? 1U : 0U) + (p.transport ? 1U : 0U);
+  const unsigned extra =
+      (p.delay ? 1U : 0U) + (p.transport ? 1U : 0U) + (p.want_status ? 1U : 0U);
   if (extra == 0)
     return;
   const auto head = static_cast<unsigned char>(frame.at(0));
@@ -84,6 +86,16 @@ void add_optional_fields(std::string& frame, const cast_params& p) {
     msg::pack_str(pk, msg::key_transport);
     msg::pack_str(pk, *p.transport);
   }
+  if (p.want_status) {
+    msg::pack_str(pk, msg::key_want_status);
+    pk.pack_true();
+  }
+}
+
+/// Whether minidns answers `c` with an update_status (a poll, or a notify
+/// that asks for one): the ledger waits for those.
+bool expects_status(const cast_spec& c) {
+  return c.kind == msg::method::poll_for_serial_number || c.params.want_status;
 }
 
 /// Sends the casts, matches replies, keeps time.
@@ -143,8 +155,7 @@ public:
           next_ = src_.next();
         if (!next_)
           break;
-        if (next_->kind == msg::method::poll_for_serial_number &&
-            ledger_.polls_waiting() >= opt_.window)
+        if (expects_status(*next_) && ledger_.polls_waiting() >= opt_.window)
           break;
         if (!send_next(now)) {
           blocked = true;
@@ -263,8 +274,7 @@ private:
     last_progress_ = now;
     double secs = deadline_seconds(next_->params, opt_.grace);
     auto deadline = now + to_duration(secs);
-    ledger_.sent(next_->kind == msg::method::poll_for_serial_number, deadline,
-                 secs);
+    ledger_.sent(expects_status(*next_), deadline, secs);
     if (ledger_.sent_count() == 1)
       reach_deadline_ = deadline;
     next_.reset();

@@ -168,16 +168,31 @@ class Client:
         instance: Optional[int] = None,
         delay: Optional[float] = None,
         transport: Optional[str] = None,
-    ) -> None:
+        want_status: bool = False,
+        soa: Optional[dict] = None,
+        deadline: Optional[float] = None,
+    ) -> Optional[Future]:
         """Asks minidns to send a NOTIFY for `zone` to `destination`. Fire
         and forget: minidns answers only when the cast is invalid (passed
-        to `on_error`). Send a pool's NOTIFYs through the instance its
-        secondaries transfer from (`instance`). `delay` and `transport`:
-        as for poll()."""
+        to `on_error`). With `want_status`, returns a Future resolved, like
+        a poll's, with the NOTIFY's Status (SUCCESS "acknowledged", or
+        ERROR with the detail; no serial). Send a pool's NOTIFYs through
+        the instance its secondaries transfer from (`instance`). `soa`: the
+        zone's new SOA for the NOTIFY's answer section (RFC 1996 3.7), a
+        dict of mname, rname, serial, refresh, retry, expire, minimum and
+        ttl. `delay`, `transport` and `deadline`: as for poll()."""
         cast = self._cast(NOTIFY, zone, None, destination, timeout,
                           retry_interval, max_retries, context, delay,
-                          transport)
-        self._command(("notify", cast, None, 0.0, instance))
+                          transport, True if want_status else None, soa)
+        if not want_status:
+            self._command(("notify", cast, None, 0.0, instance))
+            return None
+        if deadline is None:
+            deadline = self._budget(cast)
+        fut: Future = Future()
+        fut.set_running_or_notify_cancel()
+        self._command(("poll", cast, fut, deadline, instance))
+        return fut
 
     def connected(self) -> list[bool]:
         """Which instances have a connection up now."""

@@ -70,14 +70,44 @@ def check_transport(transport) -> str:
     return transport
 
 
+SOA_NAMES = ("mname", "rname")  #: the names of `domain.soa`
+#: the 32-bit numbers of `domain.soa`
+SOA_NUMBERS = ("serial", "refresh", "retry", "expire", "minimum", "ttl")
+
+
+def check_soa(soa) -> dict:
+    """`domain.soa` as sent: a dict with every key of SOA_NAMES (str) and
+    SOA_NUMBERS (int, 0..2**32-1), nothing else. Raises ValueError naming
+    the field."""
+    if not isinstance(soa, dict):
+        raise ValueError(f"domain.soa: must be a dict, not "
+                         f"{type(soa).__name__}")
+    for key in soa:
+        if key not in SOA_NAMES + SOA_NUMBERS:
+            raise ValueError(f"domain.soa: unknown key {key!r}")
+    for key in SOA_NAMES:
+        if not isinstance(soa.get(key), str):
+            raise ValueError(f"domain.soa.{key}: must be a name (str)")
+    for key in SOA_NUMBERS:
+        v = soa.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or \
+                not 0 <= v <= 0xFFFFFFFF:
+            raise ValueError(f"domain.soa.{key}: must be an int in "
+                             f"0..4294967295, got {v!r}")
+    return dict(soa)
+
+
 def make_cast(method, zone, serial, destination, timeout, retry_interval,
-              max_retries, context, delay=None, transport=None) -> dict:
+              max_retries, context, delay=None, transport=None,
+              want_status=None, soa=None) -> dict:
     """The map of one cast, without its request_id (serial None: none).
-    `delay` and `transport` are checked (ValueError) and sent only when
-    given (not None)."""
+    `delay`, `transport`, `want_status` and `soa` (domain.soa) are checked
+    (ValueError) and sent only when given (not None)."""
     domain = {"name": zone}
     if serial is not None:
         domain["serial"] = serial
+    if soa is not None:
+        domain["soa"] = check_soa(soa)
     cast = {
         "method": method,
         "context": context,
@@ -91,6 +121,11 @@ def make_cast(method, zone, serial, destination, timeout, retry_interval,
         cast["delay"] = check_delay(delay)
     if transport is not None:
         cast["transport"] = check_transport(transport)
+    if want_status is not None:
+        if not isinstance(want_status, bool):
+            raise ValueError(f"want_status: must be True or False, got "
+                             f"{want_status!r}")
+        cast["want_status"] = want_status
     return cast
 
 

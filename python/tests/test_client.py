@@ -19,7 +19,12 @@ from minidns_client import (  # noqa: E402
     generate_keys,
     load_key_file,
 )
-from minidns_client.protocol import POLL, encode_cast, make_cast  # noqa: E402
+from minidns_client.protocol import (  # noqa: E402
+    NOTIFY,
+    POLL,
+    encode_cast,
+    make_cast,
+)
 from support import Daemon, Responder  # noqa: E402
 
 WAIT = 15  # seconds a future may take when it must resolve
@@ -214,6 +219,53 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(make_cast(POLL, "x.test.", 1, "127.0.0.1:53", 2, 1,
                                    3, None, delay=3600)["delay"], 3600.0)
         self.assertIn(b"\xa9transport\xa3tcp", encode_cast(both))
+
+    def test_notify_with_want_status_resolves_with_its_status(self):
+        d = self.daemon()
+        self.responder.silent.add("silent.test.")
+        soa = {"mname": "ns1.n.test.", "rname": "admin.n.test.",
+               "serial": 5, "refresh": 3600, "retry": 600,
+               "expire": 86400, "minimum": 300, "ttl": 900}
+        with Client(d.endpoint) as c:
+            self.assertIsNone(c.notify("plain.test.",
+                                       self.responder.destination))
+            ok = c.notify("n.test.", self.responder.destination,
+                          want_status=True, soa=soa)
+            bad = c.notify("silent.test.", self.responder.destination,
+                           want_status=True, timeout=0.1, retry_interval=0,
+                           max_retries=0)
+            st = ok.result(WAIT)
+            self.assertTrue(st.ok)
+            self.assertEqual(st.detail, "acknowledged")
+            self.assertIsNone(st.actual_serial)
+            self.assertEqual(st.zone, "n.test.")
+            err = bad.result(WAIT)
+            self.assertFalse(err.ok)
+            self.assertEqual(err.detail, "timeout")
+            self.assertEqual(c.in_flight(), 0)
+
+    def test_bad_soa_and_want_status_raise_value_error(self):
+        good = {"mname": "a.", "rname": "b.", "serial": 1, "refresh": 2,
+                "retry": 3, "expire": 4, "minimum": 5, "ttl": 6}
+        cast = make_cast(NOTIFY, "x.test.", None, "127.0.0.1:53", 2, 1, 3,
+                         None, want_status=True, soa=good)
+        self.assertEqual(cast["domain"]["soa"], good)
+        self.assertIs(cast["want_status"], True)
+        bad = [("x", "^domain.soa: "),
+               ({**good, "serial": -1}, "^domain.soa.serial: "),
+               ({**good, "ttl": 2 ** 32}, "^domain.soa.ttl: "),
+               ({**good, "mname": 1}, "^domain.soa.mname: "),
+               ({k: v for k, v in good.items() if k != "expire"},
+                "^domain.soa.expire: "),
+               ({**good, "extra": 1}, "^domain.soa: ")]
+        for soa, pattern in bad:
+            with self.subTest(soa=soa):
+                with self.assertRaisesRegex(ValueError, pattern):
+                    make_cast(NOTIFY, "x.test.", None, "127.0.0.1:53", 2, 1,
+                              3, None, soa=soa)
+        with self.assertRaisesRegex(ValueError, "^want_status: "):
+            make_cast(NOTIFY, "x.test.", None, "127.0.0.1:53", 2, 1, 3, None,
+                      want_status=1)
 
     def test_delay_holds_the_first_query_back(self):
         d = self.daemon()

@@ -147,12 +147,34 @@ protected:
     sched.run();
   }
 
-  void start_notify(double timeout, double retry, uint32_t max_retries) {
-    req = start_request(sys, 7,
-                        make_cast(messages::method::notify_zone_changed, 0,
-                                  timeout, retry, max_retries),
-                        udp, sink);
+  /// Starts a notify; with `want_status`, as if its cast said
+  /// `want_status: true`.
+  void start_notify(double timeout, double retry, uint32_t max_retries,
+                    bool want_status = false) {
+    auto c = make_cast(messages::method::notify_zone_changed, 0, timeout, retry,
+                       max_retries);
+    if (want_status) {
+      auto frame = messages::encode_cast(
+          messages::method::notify_zone_changed, "example.com.", std::nullopt,
+          "192.0.2.1:5300", timeout, retry, max_retries);
+      frame[0] = static_cast<char>(frame[0] + 1); // one more key
+      frame += std::string("\xabwant_status\xc3");
+      auto decoded = messages::decode_cast(frame.data(), frame.size());
+      EXPECT_TRUE(decoded.ok) << decoded.error;
+      c = std::move(*decoded.ok);
+      EXPECT_TRUE(c.wants_status);
+    }
+    req = start_request(sys, 7, std::move(c), udp, sink);
     sched.run();
+  }
+
+  /// The reply frame of the request that ended `k`-th, decoded.
+  messages::reply reply_of(size_t k) {
+    std::string err;
+    const auto& frame = sink_seen->done.at(k).second;
+    auto r = messages::decode_reply(frame.data(), frame.size(), err);
+    EXPECT_TRUE(r) << err;
+    return r.value_or(messages::reply{});
   }
 
   /// Moves simulated time by `d`, stopping at every timer on the way and

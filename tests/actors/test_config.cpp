@@ -164,6 +164,20 @@ TEST(Config, AllowlistIsParsedAndChecked) {
   EXPECT_TRUE(mentions(validate(bad), "minidns.allow-destinations: not an IP"));
 }
 
+TEST(Config, TcpDestinationsAreParsedAndChecked) {
+  settings s;
+  auto p = load({"--minidns.tcp-destinations=[\"10.0.0.0/8\"]"}, &s);
+  EXPECT_TRUE(p.empty()) << (p.empty() ? "" : p[0]);
+  auto list = tcp_destinations(s);
+  std::string err;
+  EXPECT_TRUE(list.allows(*net::parse_destination("10.1.2.3", err)));
+  EXPECT_FALSE(list.allows(*net::parse_destination("192.0.2.7", err)));
+  EXPECT_TRUE(tcp_destinations(settings{}).empty()) << "none by default";
+  settings bad;
+  bad.tcp_destinations = {"10.0.0.0/33"};
+  EXPECT_TRUE(mentions(validate(bad), "minidns.tcp-destinations:"));
+}
+
 namespace {
 
 const std::string test_pub = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";

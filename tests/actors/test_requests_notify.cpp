@@ -62,3 +62,35 @@ TEST_F(RequestTest, NotifyLateNoerrorToEarlierAttemptEndsIt) {
   advance(10s);
   EXPECT_EQ(attempts(), 2u);
 }
+
+TEST_F(RequestTest, NotifyWithWantStatusReportsItsEnd) {
+  auto restart = [&](double timeout, double retry, uint32_t max_retries) {
+    udp_seen->queries.clear();
+    udp_seen->senders.clear();
+    sink_seen->done.clear();
+    start_notify(timeout, retry, max_retries, true);
+  };
+  restart(1.0, 0.5, 3);
+  answer(1, rcode_reply(net::rcode_noerror));
+  ASSERT_EQ(sink_seen->done.size(), 1u);
+  auto r = reply_of(0);
+  EXPECT_EQ(r.method, "update_status");
+  EXPECT_EQ(r.status, "SUCCESS");
+  EXPECT_EQ(r.detail, "acknowledged");
+  EXPECT_FALSE(r.actual_serial);
+
+  restart(1.0, 0.5, 3);
+  answer(1, rcode_reply(net::rcode_refused));
+  ASSERT_EQ(sink_seen->done.size(), 1u);
+  r = reply_of(0);
+  EXPECT_EQ(r.status, "ERROR");
+  EXPECT_EQ(r.detail, "rcode REFUSED");
+
+  restart(0.1, 0.2, 1);
+  advance(2 * 300ms);
+  ASSERT_EQ(sink_seen->done.size(), 1u);
+  r = reply_of(0);
+  EXPECT_EQ(r.status, "ERROR");
+  EXPECT_EQ(r.detail, "timeout");
+  EXPECT_FALSE(r.actual_serial);
+}

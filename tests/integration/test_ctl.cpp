@@ -231,6 +231,29 @@ TEST_F(Ctl, BatchWithOneFailureExitsOne) {
   ::unlink(path.c_str());
 }
 
+TEST_F(Ctl, WantStatusWaitsForTheNotifysStatus) {
+  responder r;
+  zone_script refused;
+  refused.notify_rcode = 5;
+  r.script("ctlrefused.test.", refused);
+  // --grace=0: without --want-status the ctl would not wait for anything.
+  auto res = ctl({"--want-status", "--timeout=1", "--max-retries=0",
+                  "--grace=0", "notify", "ctlwant.test.", r.destination()});
+  EXPECT_EQ(res.status, 0) << res.out << res.err;
+  auto lines = lines_of(res.out);
+  ASSERT_EQ(lines.size(), 1u) << res.out;
+  EXPECT_TRUE(contains(lines[0], "\"method\":\"update_status\"")) << lines[0];
+  EXPECT_TRUE(contains(lines[0], "\"status\":\"SUCCESS\"")) << lines[0];
+  EXPECT_TRUE(contains(lines[0], "\"detail\":\"acknowledged\"")) << lines[0];
+
+  res = ctl({"--want-status", "--timeout=1", "--max-retries=0", "--grace=0",
+             "notify", "ctlrefused.test.", r.destination()});
+  EXPECT_EQ(res.status, 1) << res.out << res.err;
+  lines = lines_of(res.out);
+  ASSERT_EQ(lines.size(), 1u) << res.out;
+  EXPECT_TRUE(contains(lines[0], "\"detail\":\"rcode REFUSED\"")) << lines[0];
+}
+
 TEST_F(Ctl, DelayHoldsTheFirstQueryBack) {
   // --delay reaches minidns: the query leaves no sooner than the delay
   // after minidns took the cast, which is after the ctl started.

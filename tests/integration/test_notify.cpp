@@ -193,3 +193,87 @@ TEST_F(Notify, FreshRandomIdPerAttempt) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(Notify, WantStatusGetsExactlyOneStatus) {
+  start();
+  responder r;
+  zone_script refused;
+  refused.notify_rcode = 5;
+  r.script("refused.test.", refused);
+  zone_script silent;
+  silent.silent = true;
+  r.script("silent.test.", silent);
+  auto cast = [&](const std::string& zone, const std::string& id) {
+    return notify_fields(r.destination(), zone)
+        .set("want_status", mp_true)
+        .set("timeout", mp_f64(0.2))
+        .set("max_retries", mp_int(1))
+        .set("request_id", mp_str(id))
+        .encode();
+  };
+  pm->send(cast("ok.test.", "ok"));
+  auto got = receive(*pm);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->r.method, "update_status") << got->json();
+  EXPECT_EQ(got->r.status, "SUCCESS") << got->json();
+  EXPECT_EQ(got->r.detail, "acknowledged") << got->json();
+  EXPECT_FALSE(got->r.actual_serial) << got->json();
+  EXPECT_EQ(got->r.raw_request_id, mp_str("ok"));
+
+  pm->send(cast("refused.test.", "refused"));
+  got = receive(*pm);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->r.status, "ERROR") << got->json();
+  EXPECT_EQ(got->r.detail, "rcode REFUSED") << got->json();
+
+  pm->send(cast("silent.test.", "silent"));
+  got = receive(*pm);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->r.status, "ERROR") << got->json();
+  EXPECT_EQ(got->r.detail, "timeout") << got->json();
+  EXPECT_EQ(r.count_for("silent.test."), 2u) << "the whole budget";
+  EXPECT_TRUE(barrier(r).empty()) << "one status each, no more";
+}
+
+TEST_F(Notify, SoaHintGoesInTheAnswerSection) {
+  start();
+  responder r;
+  auto soa = mp_map({{"mname", mp_str("ns1.hint.test.")},
+                     {"rname", mp_str("admin.hint.test.")},
+                     {"serial", mp_int(42)},
+                     {"refresh", mp_int(3600)},
+                     {"retry", mp_int(600)},
+                     {"expire", mp_int(86400)},
+                     {"minimum", mp_int(300)},
+                     {"ttl", mp_int(900)}});
+  pm->send(
+      notify_fields(r.destination(), "hint.test.")
+          .set("domain", mp_map({{"name", mp_str("hint.test.")}, {"soa", soa}}))
+          .encode());
+  ASSERT_TRUE(r.wait_for_count("hint.test.", 1, reply_wait));
+  auto q = r.queries_for("hint.test.").at(0);
+  EXPECT_EQ(q.opcode, 4);
+  EXPECT_EQ(q.ancount, 1);
+  // After the header and the question: the record, owned by the zone's
+  // name (a pointer to it), SOA IN, TTL 900, and its RDATA.
+  auto u32 = [](uint32_t v) {
+    std::string s;
+    for (int shift = 24; shift >= 0; shift -= 8)
+      s += static_cast<char>((v >> shift) & 0xff);
+    return s;
+  };
+  const std::string rdata = std::string("\3ns1\4hint\4test\0", 15) +
+                            std::string("\5admin\4hint\4test\0", 17) + u32(42) +
+                            u32(3600) + u32(600) + u32(86400) + u32(300);
+  const std::string record = std::string("\xc0\x0c\0\6\0\1", 6) + u32(900) +
+                             static_cast<char>(0) +
+                             static_cast<char>(rdata.size()) + rdata;
+  const size_t question = 12 + 11 + 4;
+  ASSERT_EQ(q.raw.size(), question + record.size());
+  EXPECT_EQ(q.raw.substr(question), record);
+  EXPECT_TRUE(barrier(r).empty()) << "without want_status: no reply";
+}
+
+} // namespace

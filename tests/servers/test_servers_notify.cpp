@@ -1,6 +1,7 @@
 // minidns's NOTIFYs to real NSD, Knot and BIND (server_test.hpp): what the
 // secondaries do with them, and the refusals minidns takes as final.
 
+#include "../support/msgpack_build.hpp"
 #include "server_test.hpp"
 
 #include <cstdint>
@@ -51,6 +52,56 @@ TEST_F(Propagation, NotifyMakesEverySecondaryTransferTheNewSerial) {
         << secondaries_[i]->describe() << " does not serve serial 2";
   }
   EXPECT_EQ(md.count_lines("refused"), 0u) << md.log();
+}
+
+// A NOTIFY that carries the new SOA in its answer section (RFC 1996
+// section 3.7) and asks for its status: every secondary acknowledges it,
+// minidns says so in one update_status each, and each transfers the zone.
+TEST_F(Propagation, NotifyWithSoaHintIsAcknowledgedAndReportedWhenAsked) {
+  using namespace minidns::test;
+  const std::string zone = "hint.test.";
+  start_topology(zone, 1);
+  auto& md = start_minidns();
+  it::pool_manager pm(md.endpoint());
+  primary_->set_serial(zone, 2);
+
+  auto soa = mp_map({{"mname", mp_str("ns1.hint.test.")},
+                     {"rname", mp_str("hostmaster.hint.test.")},
+                     {"serial", mp_int(2)},
+                     {"refresh", mp_int(3600)},
+                     {"retry", mp_int(600)},
+                     {"expire", mp_int(86400)},
+                     {"minimum", mp_int(300)},
+                     {"ttl", mp_int(3600)}});
+  for (size_t i = 0; i < secondaries_.size(); ++i) {
+    fields f;
+    f.set("method", mp_str("notify_zone_changed"))
+        .set("context", mp_nil)
+        .set("domain", mp_map({{"name", mp_str(zone)}, {"soa", soa}}))
+        .set("destination", mp_str(secondaries_[i]->destination()))
+        .set("timeout", mp_f64(cast_timeout))
+        .set("retry_interval", mp_f64(cast_retry_interval))
+        .set("max_retries", mp_int(cast_max_retries))
+        .set("want_status", mp_true)
+        .set("request_id", msgpack_uint(i));
+    pm.send(f.encode());
+  }
+  std::vector<std::optional<messages::reply>> statuses(secondaries_.size());
+  for (size_t n = 0; n < secondaries_.size(); ++n) {
+    auto r = pm.receive(milliseconds(10000));
+    ASSERT_TRUE(r) << "statuses missing";
+    for (size_t i = 0; i < secondaries_.size(); ++i)
+      if (r->raw_request_id == msgpack_uint(i)) {
+        EXPECT_FALSE(statuses[i]) << "two statuses for one NOTIFY";
+        statuses[i] = r;
+      }
+  }
+  for (size_t i = 0; i < secondaries_.size(); ++i) {
+    expect_status(statuses[i], "SUCCESS", std::nullopt, "acknowledged",
+                  secondaries_[i]->describe());
+    EXPECT_TRUE(secondaries_[i]->wait_serial(zone, 2, milliseconds(10000)))
+        << secondaries_[i]->describe() << " did not transfer serial 2";
+  }
 }
 
 using Refusals = Topology;

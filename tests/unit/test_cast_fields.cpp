@@ -388,4 +388,107 @@ TEST(Cast, DelayIsOptionalAndChecked) {
             invalid_field::delay);
 }
 
+TEST(Cast, TransportIsOptionalAndChecked) {
+  auto absent = decode(poll_fields().encode());
+  ASSERT_TRUE(absent.ok) << absent.error;
+  EXPECT_FALSE(absent.ok->transport) << "absent: the config decides";
+  auto tcp = decode(notify_fields().set("transport", mp_str("tcp")).encode());
+  ASSERT_TRUE(tcp.ok) << tcp.error;
+  EXPECT_EQ(tcp.ok->transport, minidns::net::transport::tcp);
+  auto udp = decode(poll_fields().set("transport", mp_str("udp")).encode());
+  ASSERT_TRUE(udp.ok) << udp.error;
+  EXPECT_EQ(udp.ok->transport, minidns::net::transport::udp);
+  expect_error(poll_fields().set("transport", mp_str("TCP")).encode(),
+               "transport: expected \"udp\" or \"tcp\"");
+  expect_error(poll_fields().set("transport", mp(1)).encode(),
+               "transport: must be a string");
+  EXPECT_EQ(
+      decode(poll_fields().set("transport", mp_str("quic")).encode()).field,
+      invalid_field::transport);
+}
+
+/// A complete domain.soa, field by field.
+fields soa_fields() {
+  fields f;
+  f.set("mname", mp_str("ns1.example.com."))
+      .set("rname", mp_str("hostmaster.example.com."))
+      .set("serial", mp(2024010101))
+      .set("refresh", mp(7200))
+      .set("retry", mp(3600))
+      .set("expire", mp(1209600))
+      .set("minimum", mp(600))
+      .set("ttl", mp(300));
+  return f;
+}
+
+std::string notify_with_soa(const std::string& soa) {
+  return notify_fields()
+      .set("domain", mp_map({{"name", mp_str("example.com.")}, {"soa", soa}}))
+      .encode();
+}
+
+TEST(Cast, SoaHintIsReadIntoWireFormat) {
+  auto r = decode(notify_with_soa(soa_fields().encode()));
+  ASSERT_TRUE(r.ok) << r.error;
+  const std::string expected =
+      std::string("\0\0\x01\x2c", 4) +                   // TTL 300
+      std::string("\3ns1\7example\3com\0", 17) +         // mname
+      std::string("\12hostmaster\7example\3com\0", 24) + // rname
+      std::string("\x78\xa3\xf1\x75", 4) +               // 2024010101
+      std::string("\0\0\x1c\x20\0\0\x0e\x10\0\x12\x75\0\0\0\x02\x58", 16);
+  EXPECT_EQ(r.ok->soa_hint, expected);
+  auto plain = decode(notify_fields().encode());
+  ASSERT_TRUE(plain.ok) << plain.error;
+  EXPECT_TRUE(plain.ok->soa_hint.empty()) << "never made up";
+}
+
+TEST(Cast, SoaHintErrorsNameTheField) {
+  expect_error(notify_with_soa(soa_fields().drop("serial").encode()),
+               "domain.soa.serial: missing");
+  expect_error(notify_with_soa(mp_str("x")), "domain.soa: must be a map");
+  expect_error_prefix(notify_with_soa(soa_fields().set("ttl", mp(-1)).encode()),
+                      "domain.soa.ttl: ");
+  expect_error_prefix(
+      notify_with_soa(
+          soa_fields().set("expire", mp(uint64_t{1} << 32)).encode()),
+      "domain.soa.expire: ");
+  expect_error(notify_with_soa(soa_fields().set("mname", mp(1)).encode()),
+               "domain.soa.mname: must be a string");
+  expect_error_prefix(
+      notify_with_soa(soa_fields().set("rname", mp_str("a..b")).encode()),
+      "domain.soa.rname: ");
+  expect_error(notify_with_soa(soa_fields().add("retry", mp(1)).encode()),
+               "domain.soa.retry: duplicate key");
+  EXPECT_EQ(decode(notify_with_soa(mp_str("x"))).field,
+            invalid_field::domain_soa);
+}
+
+TEST(Cast, WantStatusGivesANotifyAStatusReply) {
+  auto plain = decode(notify_fields().encode());
+  ASSERT_TRUE(plain.ok) << plain.error;
+  EXPECT_FALSE(plain.ok->wants_status);
+  EXPECT_TRUE(plain.ok->reply_prefix.empty());
+  auto wanted = decode(notify_fields().set("want_status", mp_true).encode());
+  ASSERT_TRUE(wanted.ok) << wanted.error;
+  EXPECT_TRUE(wanted.ok->wants_status);
+  auto frame = finish_status(wanted.ok->reply_prefix, status::success,
+                             std::nullopt, "acknowledged");
+  auto m = unpack_map(frame);
+  EXPECT_EQ(m.str("method"), "update_status");
+  EXPECT_EQ(m.str("status"), "SUCCESS");
+  EXPECT_EQ(m.str("detail"), "acknowledged");
+  auto not_wanted =
+      decode(notify_fields().set("want_status", "\xc2").encode()); // false
+  ASSERT_TRUE(not_wanted.ok) << not_wanted.error;
+  EXPECT_FALSE(not_wanted.ok->wants_status);
+  auto poll = decode(poll_fields().encode());
+  ASSERT_TRUE(poll.ok) << poll.error;
+  EXPECT_TRUE(poll.ok->wants_status) << "a poll always gets its status";
+  expect_error(notify_fields().set("want_status", mp(1)).encode(),
+               "want_status: must be true or false");
+  EXPECT_EQ(
+      decode(notify_fields().set("want_status", mp_str("yes")).encode()).field,
+      invalid_field::want_status);
+}
+
 } // namespace

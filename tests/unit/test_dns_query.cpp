@@ -100,15 +100,22 @@ TEST(DnsMessage, BuildQueryCapacity) {
   EXPECT_EQ(build_query(query_kind::soa, 1, zone, out, need), need);
   EXPECT_EQ(build_query(query_kind::soa, 1, "", out, sizeof out), 0u);
 
-  // The longest name fills max_query_size exactly.
+  // The longest name, with the longest SOA hint, fills max_query_size
+  // exactly.
   const std::string longest =
       wire(std::string(63, 'a') + "." + std::string(63, 'b') + "." +
            std::string(63, 'c') + "." + std::string(61, 'd'));
   ASSERT_EQ(longest.size(), 255u);
-  EXPECT_EQ(build_query(query_kind::notify, 1, longest, out, sizeof out),
+  const std::string hint =
+      std::string(4, '\0') + longest + longest + std::string(20, '\0');
+  ASSERT_EQ(hint.size(), max_soa_hint);
+  EXPECT_EQ(build_query(query_kind::notify, 1, longest, out, sizeof out, hint),
             max_query_size);
-  EXPECT_EQ(build_query(query_kind::notify, 1, longest, out, sizeof out - 1),
-            0u);
+  EXPECT_EQ(
+      build_query(query_kind::notify, 1, longest, out, sizeof out - 1, hint),
+      0u);
+  EXPECT_EQ(build_query(query_kind::notify, 1, longest, out, 12 + 255 + 4),
+            12 + 255 + 4u);
   EXPECT_EQ(build_query(query_kind::notify, 1, longest + "x", out, 1000), 0u);
 }
 
@@ -124,6 +131,63 @@ TEST(DnsMessage, PeekId) {
   EXPECT_EQ(peek_id(q.data(), 11), 0);
   EXPECT_EQ(peek_id(q.data(), 2), 0);
   EXPECT_EQ(peek_id(nullptr, 0), 0);
+}
+
+} // namespace
+
+namespace {
+
+// --- NOTIFY with an SOA hint (RFC 1996 section 3.7) ------------------------
+
+/// TTL 300, ns1.example.com. hostmaster.example.com. 2024010101 7200 3600
+/// 1209600 600, as messages::cast::soa_hint holds it.
+std::string example_hint() {
+  auto u32 = [](uint32_t v) {
+    std::string s;
+    for (int shift = 24; shift >= 0; shift -= 8)
+      s += static_cast<char>((v >> shift) & 0xff);
+    return s;
+  };
+  return u32(300) + std::string("\3ns1\7example\3com\0", 17) +
+         std::string("\12hostmaster\7example\3com\0", 24) + u32(2024010101) +
+         u32(7200) + u32(3600) + u32(1209600) + u32(600);
+}
+
+TEST(DnsMessage, NotifyWithSoaHintCarriesItInTheAnswerSection) {
+  bytes out(max_query_size);
+  auto hint = example_hint();
+  const size_t n =
+      build_query(query_kind::notify, 7, zone, out.data(), out.size(), hint);
+  ASSERT_GT(n, 0u);
+  out.resize(n);
+  const pkt_ptr p = ldns_parse(out);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(ldns_pkt_get_opcode(p.get()), LDNS_PACKET_NOTIFY);
+  EXPECT_EQ(ldns_pkt_qdcount(p.get()), 1);
+  ASSERT_EQ(ldns_pkt_ancount(p.get()), 1);
+  const ldns_rr* soa = ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0);
+  ASSERT_NE(soa, nullptr);
+  char* text = ldns_rr2str(soa);
+  EXPECT_STREQ(text, "example.com.\t300\tIN\tSOA\tns1.example.com. "
+                     "hostmaster.example.com. 2024010101 7200 3600 1209600 "
+                     "600\n");
+  std::free(text);
+}
+
+TEST(DnsMessage, SoaHintIsForNotifiesOnlyAndChecked) {
+  bytes out(max_query_size);
+  auto hint = example_hint();
+  // An SOA query never carries one.
+  EXPECT_EQ(build_query(query_kind::soa, 7, zone, out.data(), out.size(), hint),
+            12 + zone.size() + 4);
+  // Too short to hold two names and five numbers: nothing is built.
+  EXPECT_EQ(build_query(query_kind::notify, 7, zone, out.data(), out.size(),
+                        hint.substr(0, 20)),
+            0u);
+  // No room for it: nothing is built.
+  EXPECT_EQ(build_query(query_kind::notify, 7, zone, out.data(),
+                        12 + zone.size() + 4, hint),
+            0u);
 }
 
 } // namespace
