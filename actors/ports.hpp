@@ -25,6 +25,7 @@ struct dns_query {
   net::endpoint destination;
   std::string qname_wire; ///< the zone, uncompressed wire format
   std::string soa_hint;   ///< NOTIFY: messages::cast::soa_hint, or empty
+  uint16_t tsig = 0;      ///< TSIG key (index + 1 in the keyring); 0: none
   /// When no reply settled the attempt this long after it was handed over
   /// (it leaves at the end of the UDP thread's turn), the UDP
   /// thread sends timeout_atom with the attempt to the querying actor

@@ -88,6 +88,7 @@ void send_attempt(self_ptr self) {
   q.transport = st.cast.transport.value_or(net::transport::udp);
   q.qname_wire = st.cast.zone_wire;
   q.soa_hint = st.cast.soa_hint;
+  q.tsig = st.cast.tsig;
   // The UDP thread keeps the attempt's timer (from when it takes the query):
   // cheaper than CAF's clock, and gone with the request.
   q.timeout_ns =
@@ -236,6 +237,13 @@ void init(request_state& st, uint64_t token, messages::cast cast,
 request_actor::behavior_type handlers(self_ptr self) {
   return {
       [=](answer_atom, uint32_t attempt, const net::reply_info& info) {
+        if (info.tsig_error != 0) {
+          // The server refused our signature (RFC 8945 5.2): asking again
+          // with the same key gets the same answer.
+          finish(self, messages::status::error,
+                 net::tsig_detail(info.tsig_error));
+          return;
+        }
         if (is_poll(self->state))
           on_poll_answer(self, attempt, info);
         else

@@ -28,6 +28,19 @@ service start_service(caf::actor_system& sys, const settings& s) {
   uo.tcp_per_destination =
       static_cast<uint32_t>(s.tcp_connections_per_destination);
   uo.tcp_idle = s.tcp_idle_timeout;
+  std::vector<std::string> tsig_problems;
+  auto tsig = load_tsig(s, tsig_problems);
+  if (!tsig_problems.empty())
+    throw std::runtime_error(tsig_problems.front());
+  for (const auto& k : tsig.keys->keys)
+    if (k.algorithm == net::tsig_algorithm::hmac_md5)
+      spdlog::warn("TSIG key {} uses hmac-md5, which is weak: make a new one "
+                   "with tsig-keygen -a hmac-sha256",
+                   k.name);
+  if (!tsig.keys->keys.empty())
+    spdlog::info("TSIG: {} key(s) from {}", tsig.keys->keys.size(),
+                 s.tsig_keys_file);
+  uo.tsig_keys = tsig.keys;
   zmq_bridge_options zo;
   zo.endpoint = s.endpoint;
   zo.max_in_flight = s.max_in_flight;
@@ -35,6 +48,8 @@ service start_service(caf::actor_system& sys, const settings& s) {
   zo.linger = std::chrono::duration_cast<std::chrono::milliseconds>(s.linger);
   zo.allowed = allowed_destinations(s);
   zo.tcp_destinations = tcp_destinations(s);
+  zo.tsig_keys = tsig.keys;
+  zo.tsig_defaults = std::move(tsig.defaults);
   zo.reply_hold =
       std::chrono::duration_cast<std::chrono::milliseconds>(s.reply_hold);
   zo.reply_hold_max = s.reply_hold_max;

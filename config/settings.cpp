@@ -1,5 +1,6 @@
 #include "config/settings.hpp"
 
+#include "config/tsig_keys.hpp"
 #include "messages/register.hpp"
 
 #include <algorithm>
@@ -299,6 +300,7 @@ std::vector<std::string> validate(const settings& s) {
       bad("metrics-endpoint", why);
   }
   load_curve(s, problems);
+  load_tsig(s, problems);
   return problems;
 }
 
@@ -424,6 +426,43 @@ net::prefix_list allowed_destinations(const settings& s) {
 
 net::prefix_list tcp_destinations(const settings& s) {
   return to_prefixes(s.tcp_destinations);
+}
+
+tsig_settings load_tsig(const settings& s, std::vector<std::string>& problems) {
+  tsig_settings out;
+  auto ring = std::make_shared<net::tsig_keyring>();
+  if (!s.tsig_keys_file.empty()) {
+    std::string why;
+    if (auto r = read_tsig_key_file(s.tsig_keys_file, why))
+      *ring = std::move(*r);
+    else
+      problems.push_back("minidns.tsig-keys-file: " + why);
+  }
+  for (const auto& entry : s.tsig_destinations) {
+    auto bad = [&](const std::string& why) {
+      problems.push_back("minidns.tsig-destinations: '" + entry + "': " + why);
+    };
+    auto space = entry.find(' ');
+    if (space == std::string::npos) {
+      bad("expected \"PREFIX KEYNAME\"");
+      continue;
+    }
+    std::string why;
+    auto prefix = net::parse_prefix(entry.substr(0, space), why);
+    if (!prefix) {
+      bad(why);
+      continue;
+    }
+    auto name = entry.substr(entry.find_first_not_of(' ', space));
+    auto id = ring->find(name);
+    if (id == 0) {
+      bad("no key '" + name + "' in minidns.tsig-keys-file");
+      continue;
+    }
+    out.defaults.emplace_back(*prefix, id);
+  }
+  out.keys = std::move(ring);
+  return out;
 }
 
 std::vector<std::string> config::load(int argc, char** argv) {

@@ -5,6 +5,7 @@
 
 #include "actors/zmq/key_files.hpp"
 #include "net/prefix.hpp"
+#include "net/tsig.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/timestamp.hpp>
@@ -42,6 +43,11 @@ struct settings {
   std::vector<std::string> allow_destinations;
   /// CIDR prefixes of servers asked over TCP unless a cast says otherwise.
   std::vector<std::string> tcp_destinations;
+  /// TSIG keys in BIND's `key` syntax (tsig-keygen's output); empty: none.
+  std::string tsig_keys_file;
+  /// "PREFIX KEYNAME" entries: the key for casts to that prefix that name
+  /// none themselves (the first matching entry wins).
+  std::vector<std::string> tsig_destinations;
   /// The server's CURVE key pair file; empty: no CURVE.
   std::string curve_key_file;
   /// Public keys of the pool managers allowed to connect, one per line.
@@ -85,6 +91,12 @@ void for_each_setting(Settings& s, F&& f) {
   f("tcp-destinations", s.tcp_destinations,
     "CIDR prefixes of servers asked over TCP when a cast names no "
     "transport");
+  f("tsig-keys-file", s.tsig_keys_file,
+    "TSIG keys in BIND's key syntax, as tsig-keygen writes them; casts name "
+    "one in tsig_key");
+  f("tsig-destinations", s.tsig_destinations,
+    "\"PREFIX KEYNAME\" entries: the TSIG key for casts to that prefix "
+    "that name none (first match wins)");
   f("drain-timeout", s.drain_timeout,
     "time given to requests in flight on SIGTERM");
   f("linger", s.linger, "time to deliver the last replies at exit");
@@ -148,6 +160,19 @@ net::prefix_list allowed_destinations(const settings& s);
 
 /// minidns.tcp-destinations as a prefix list (checked by load()).
 net::prefix_list tcp_destinations(const settings& s);
+
+/// The TSIG keys of minidns.tsig-keys-file and the default key per
+/// destination prefix (minidns.tsig-destinations), as index + 1 into
+/// `keys`.
+struct tsig_settings {
+  std::shared_ptr<const net::tsig_keyring> keys;
+  std::vector<std::pair<net::ip_prefix, uint16_t>> defaults;
+};
+
+/// Reads minidns.tsig-keys-file and checks minidns.tsig-destinations
+/// against it; problems (naming the setting and the file) go to
+/// `problems`. An empty keyring when no file is set.
+tsig_settings load_tsig(const settings& s, std::vector<std::string>& problems);
 
 /// Reads the CURVE key files of a `settings`: nullopt when CURVE is off.
 /// Problems (unreadable file, bad key, one file without the other) are

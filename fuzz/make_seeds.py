@@ -3,11 +3,13 @@
 the standard library and python3-msgpack (for cast). Re-run after changing a
 seed; arguments name the corpora to write (default: all), e.g.
 `make_seeds.py stream`."""
+import hashlib
+import hmac
 import os
 import struct
 import sys
 
-wanted = set(sys.argv[1:]) or {"reply", "cast", "stream"}
+wanted = set(sys.argv[1:]) or {"reply", "cast", "stream", "tsig"}
 
 here = os.path.dirname(os.path.abspath(__file__))
 
@@ -117,3 +119,45 @@ stream("max-length-whole", [0xff, 1],
        framed(bytes(range(256)) * 255 + bytes(255)) + framed(reply_b))
 stream("huge-then-junk", [0xf0], b"\xff\xfe" + b"\xaa" * 5000)
 stream("odd-byte", [], b"\x00")
+
+
+# tsig: replies to a query signed with "fuzz-key." (hmac-sha256, secret
+# "fuzz-secret") whose MAC was 32 bytes of 0x11, checked at time 1700000000
+# (fuzz_tsig.cpp). The MAC is computed here as RFC 8945 section 4.3.3 says.
+KEY = name("fuzz-key.")
+ALG = name("hmac-sha256.")
+REQUEST_MAC = b"\x11" * 32
+NOW = 1700000000
+
+
+def tsig_rr(msg, mac=None, error=0, time_signed=NOW, other=b""):
+    """The TSIG record for `msg` (ARCOUNT not yet counting it)."""
+    variables = (KEY + struct.pack(">HI", 255, 0) + ALG +
+                 struct.pack(">HI", time_signed >> 32, time_signed & 0xffffffff) +
+                 struct.pack(">HHH", 300, error, len(other)) + other)
+    if mac is None:
+        data = struct.pack(">H", len(REQUEST_MAC)) + REQUEST_MAC + msg + variables
+        mac = hmac.new(b"fuzz-secret", data, hashlib.sha256).digest()
+    rdata = (ALG + struct.pack(">HI", time_signed >> 32, time_signed & 0xffffffff) +
+             struct.pack(">HH", 300, len(mac)) + mac + msg[:2] +
+             struct.pack(">HH", error, len(other)) + other)
+    return KEY + struct.pack(">HHIH", 250, 255, 0, len(rdata)) + rdata
+
+
+def signed(msg, **kw):
+    rr = tsig_rr(msg, **kw)
+    ar = struct.unpack(">H", msg[10:12])[0] + 1
+    return msg[:10] + struct.pack(">H", ar) + msg[12:] + rr
+
+
+if "tsig" in wanted:
+    soa = soa_reply(7)
+    write("tsig", "signed-soa", signed(soa))
+    write("tsig", "signed-notify", signed(header(0x2000, 0xA400, 1, 0) + q_soa))
+    write("tsig", "unsigned", soa)
+    write("tsig", "badsig-unsigned",
+          signed(header(0x1234, 0x8409, 1, 0) + q_soa, mac=b"", error=16))
+    write("tsig", "badtime-signed", signed(soa, error=18))
+    write("tsig", "wrong-mac", signed(soa, mac=b"\0" * 32))
+    write("tsig", "late", signed(soa, time_signed=NOW - 1000))
+    write("tsig", "truncated", signed(soa)[:-7])

@@ -9,6 +9,7 @@
 #include "messages/invalid_field.hpp"
 #include "net/endpoint.hpp"
 #include "net/prefix.hpp"
+#include "net/tsig.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -59,6 +60,9 @@ struct cast {
   /// section 3.7), as the TTL (4 bytes) and the SOA RDATA in wire format;
   /// empty when the cast carries none.
   std::string soa_hint;
+  /// `tsig_key`: index + 1 of the key in the keyring (net::tsig_keyring);
+  /// 0: unsigned (unless the config names a key for the destination).
+  uint16_t tsig = 0;
   /// When `wants_status`: the start of the update_status reply, already
   /// encoded: a
   /// msgpack map header for all reply keys, then "method", "context",
@@ -88,8 +92,10 @@ struct decode_result {
 /// (fuzzed). Unknown top-level keys are ignored; duplicate keys are errors.
 /// With `allowed`, a destination outside the list is refused like any
 /// other bad field ("destination: ... is not in minidns.allow-destinations").
+/// `keys`: the TSIG keys a cast may name in `tsig_key` (none when null).
 decode_result decode_cast(const void* data, size_t size,
-                          const net::prefix_list* allowed = nullptr) noexcept;
+                          const net::prefix_list* allowed = nullptr,
+                          const net::tsig_keyring* keys = nullptr) noexcept;
 
 /// Final status of a poll.
 enum class status : uint8_t { success, error };

@@ -147,7 +147,7 @@ struct decode_state {
 
 /// Validates the fields in the documented order. Throws field_error.
 cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
-              const net::prefix_list* allowed) {
+              const net::prefix_list* allowed, const net::tsig_keyring* keys) {
   // Objects of the unique entries, by key.
   auto object_for = [&](std::string_view key) -> const msgpack::object* {
     for (size_t i = 0; i < t.entries.size(); ++i) {
@@ -297,6 +297,18 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
     fail(key_want_status, "must be true or false");
   c.wants_status = st.wants_status;
 
+  // Optional: the name of a TSIG key (RFC 8945); the secret stays here.
+  if (const auto* k = object_for(key_tsig_key)) {
+    if (k->type != msgpack::type::STR)
+      fail(key_tsig_key, "must be a string (a key name)");
+    c.tsig = keys != nullptr ? keys->find(str_of(*k)) : 0;
+    if (c.tsig == 0)
+      fail(key_tsig_key, "unknown key '" + printable(str_of(*k)) + "'" +
+                             (keys == nullptr || keys->keys.empty()
+                                  ? " (minidns.tsig-keys-file names no keys)"
+                                  : ""));
+  }
+
   // Optional: "udp" or "tcp" (RFC 7766).
   if (const auto* tr = object_for(key_transport)) {
     if (tr->type != msgpack::type::STR)
@@ -326,7 +338,8 @@ std::string invalid_reply(const top_map& t, const decode_state& st,
 }
 
 decode_result decode_impl(const uint8_t* p, size_t n,
-                          const net::prefix_list* allowed) {
+                          const net::prefix_list* allowed,
+                          const net::tsig_keyring* keys) {
   decode_result r;
   if (n > max_frame_size) {
     r.error = "frame too large (" + std::to_string(n) + " bytes, limit " +
@@ -347,7 +360,7 @@ decode_result decode_impl(const uint8_t* p, size_t n,
   }
   const auto root = unpack_scratch({reinterpret_cast<const char*>(p), n});
   try {
-    cast c = validate(t, root, st, allowed);
+    cast c = validate(t, root, st, allowed, keys);
     c.request_id = std::string(t.request_id.value_or(std::string_view{}));
     if (c.wants_status)
       c.reply_prefix =
@@ -365,9 +378,10 @@ decode_result decode_impl(const uint8_t* p, size_t n,
 } // namespace
 
 decode_result decode_cast(const void* data, size_t size,
-                          const net::prefix_list* allowed) noexcept {
+                          const net::prefix_list* allowed,
+                          const net::tsig_keyring* keys) noexcept {
   try {
-    return decode_impl(static_cast<const uint8_t*>(data), size, allowed);
+    return decode_impl(static_cast<const uint8_t*>(data), size, allowed, keys);
   } catch (const std::exception& e) {
     // Only allocation failures or a msgpack-c surprise get here.
     try {

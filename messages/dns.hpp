@@ -8,7 +8,7 @@ namespace minidns::net {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reply_info& x) {
-  return f(x.match, x.rcode, x.aa, x.tc, x.tcp, x.soa, x.serial);
+  return f(x.match, x.rcode, x.aa, x.tc, x.tcp, x.soa, x.serial, x.tsig_error);
 }
 
 } // namespace minidns::net

@@ -26,6 +26,7 @@ enum class invalid_field : uint8_t {
   transport,
   want_status,
   domain_soa, ///< domain.soa and its fields
+  tsig_key,
   request_id,
   other, ///< an unknown key (duplicated), or an internal error
 };
@@ -35,7 +36,8 @@ inline constexpr std::string_view invalid_field_names[] = {
     "frame",          "method",        "context",     "domain",
     "domain.name",    "domain.serial", "destination", "timeout",
     "retry_interval", "max_retries",   "delay",       "transport",
-    "want_status",    "domain.soa",    "request_id",  "other"};
+    "want_status",    "domain.soa",    "tsig_key",    "request_id",
+    "other"};
 
 /// How many there are.
 inline constexpr size_t invalid_field_count = std::size(invalid_field_names);

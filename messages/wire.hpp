@@ -22,6 +22,7 @@ inline constexpr std::string_view key_max_retries = "max_retries";
 inline constexpr std::string_view key_delay = "delay";
 inline constexpr std::string_view key_transport = "transport";
 inline constexpr std::string_view key_want_status = "want_status";
+inline constexpr std::string_view key_tsig_key = "tsig_key";
 inline constexpr std::string_view key_request_id = "request_id";
 
 /// The values of "method" in casts.

@@ -195,10 +195,12 @@ std::string render(const registry& r) {
 
   p.family("minidns_dns_replies_dropped_total", "counter",
            "Datagrams dropped: unmatched (no attempt with that socket, "
-           "source and ID: forged or very late) or mismatched (failed the "
-           "reply check).");
+           "source and ID: forged or very late), mismatched (failed the "
+           "reply check) or tsig (a reply to a signed query without a valid "
+           "signature).");
   p.sample(label("reason", "unmatched"), get(udp.unmatched));
   p.sample(label("reason", "mismatched"), get(udp.mismatched));
+  p.sample(label("reason", "tsig"), get(udp.tsig_dropped));
 
   p.family("minidns_dns_icmp_errors_total", "counter",
            "ICMP errors read from the sockets: matched ones ended an "

@@ -59,12 +59,13 @@ inline constexpr size_t invalid_reason_count = messages::invalid_field_count;
 /// What only the UDP thread counts: on cache lines of its own, so that
 /// request actors counting elsewhere do not slow its loop.
 struct alignas(64) udp_counters {
-  std::atomic<uint64_t> send_errors{0};    ///< queries the kernel refused
-  std::atomic<uint64_t> send_waits{0};     ///< full send buffer: waited
-  std::atomic<uint64_t> received{0};       ///< datagrams read
-  std::atomic<uint64_t> unmatched{0};      ///< no attempt: socket, source, ID
-  std::atomic<uint64_t> mismatched{0};     ///< matched ID, failed the check
-  std::atomic<uint64_t> icmp_matched{0};   ///< ICMP errors that ended attempts
+  std::atomic<uint64_t> send_errors{0};  ///< queries the kernel refused
+  std::atomic<uint64_t> send_waits{0};   ///< full send buffer: waited
+  std::atomic<uint64_t> received{0};     ///< datagrams read
+  std::atomic<uint64_t> unmatched{0};    ///< no attempt: socket, source, ID
+  std::atomic<uint64_t> mismatched{0};   ///< matched ID, failed the check
+  std::atomic<uint64_t> tsig_dropped{0}; ///< signed query, reply not signed so
+  std::atomic<uint64_t> icmp_matched{0}; ///< ICMP errors that ended attempts
   std::atomic<uint64_t> icmp_unmatched{0}; ///< ICMP errors about no attempt
   std::atomic<uint64_t> queued{0};      ///< queries that waited: flow control
   std::atomic<uint64_t> waiting{0};     ///< gauge: queries waiting now

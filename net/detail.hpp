@@ -50,6 +50,10 @@ enum class detail : uint8_t {
   rcode_14,
   rcode_15,
   rcode_unknown, ///< an RCODE past 15
+  tsig_badsig,   ///< the server could not verify our signature
+  tsig_badkey,   ///< the server does not know the key
+  tsig_badtime,  ///< the server's clock and ours differ past the fudge
+  tsig_error,    ///< another TSIG error
   other,         ///< never set; kept as a metric label
 };
 
@@ -93,6 +97,10 @@ inline constexpr std::string_view detail_names[] = {
     "rcode RCODE14",
     "rcode RCODE15",
     "rcode UNKNOWN",
+    "tsig BADSIG",
+    "tsig BADKEY",
+    "tsig BADTIME",
+    "tsig error",
     "other"};
 
 /// How many details there are.
@@ -109,6 +117,20 @@ constexpr detail rcode_detail(uint8_t rcode) noexcept {
   return rcode < 16 ? static_cast<detail>(
                           static_cast<uint8_t>(detail::rcode_noerror) + rcode)
                     : detail::rcode_unknown;
+}
+
+/// "tsig BADSIG" and the like for the error field of a TSIG record.
+constexpr detail tsig_detail(uint16_t error) noexcept {
+  switch (error) {
+  case 16:
+    return detail::tsig_badsig;
+  case 17:
+    return detail::tsig_badkey;
+  case 18:
+    return detail::tsig_badtime;
+  default:
+    return detail::tsig_error;
+  }
 }
 
 } // namespace minidns::net

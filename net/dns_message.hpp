@@ -92,6 +92,10 @@ struct reply_info {
   bool tcp = false;  ///< came over TCP (set by the caller)
   soa_state soa = soa_state::not_checked;
   uint32_t serial = 0; ///< valid when soa == found
+  /// A TSIG error the server reported for a signed query (16 BADSIG, 17
+  /// BADKEY, 18 BADTIME, ...; set by the caller after net::tsig_verify);
+  /// 0: none.
+  uint16_t tsig_error = 0;
 };
 
 /// Checks an untrusted datagram against `q`. Never reads past `len`; safe on

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config ccache clang-format
   libcaf-dev libldns-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
-  libspdlog-dev libgtest-dev libgmock-dev libcpp-httplib-dev libcli11-dev
+  libspdlog-dev libgtest-dev libgmock-dev libcpp-httplib-dev libcli11-dev libssl-dev
   # the Python client (python/), also used by the tests
   python3 python3-zmq python3-msgpack
   # for the tests: real secondaries, promtool to check /metrics, ip for

@@ -58,6 +58,7 @@ public:
     std::string soa_hint; ///< NOTIFY: the answer section's SOA, or empty
     net::query_kind kind = net::query_kind::soa;
     net::transport transport = net::transport::udp;
+    uint16_t tsig = 0;  ///< the key queries are signed with (0: none)
     net::endpoint peer; ///< every attempt goes to the same place
     /// The attempt out now, as flow control counts it (0: none).
     uint32_t outstanding = 0;
@@ -95,7 +96,7 @@ public:
   request& open(uint64_t token, Owner owner, net::query_kind kind,
                 std::string qname, const net::endpoint& peer,
                 net::transport transport = net::transport::udp,
-                std::string soa_hint = {}) {
+                std::string soa_hint = {}, uint16_t tsig = 0) {
     auto [i, added] = requests_.try_emplace(token);
     auto& r = i->second;
     if (added)
@@ -103,6 +104,7 @@ public:
     if (added || (r.qname.empty() && !qname.empty())) {
       r.qname = std::move(qname);
       r.soa_hint = std::move(soa_hint);
+      r.tsig = tsig;
       r.kind = kind;
       r.transport = transport;
       r.peer = peer;

@@ -47,6 +47,7 @@ void udp_io_loop::run() {
   // Drop the references to request actors before the thread ends.
   timers_.clear();
   attempts_.clear();
+  macs_.clear();
   tcp_.reset();
 }
 
@@ -125,7 +126,7 @@ void udp_io_loop::take(command& cmd) {
   case command::what::query: {
     auto& req = attempts_.open(q.token, std::move(cmd.owner), q.kind,
                                std::move(q.qname_wire), q.destination,
-                               q.transport, std::move(q.soa_hint));
+                               q.transport, std::move(q.soa_hint), q.tsig);
     if (flow_.admit(q.destination, q.kind, {q.token, q.attempt, q.timeout_ns},
                     steady::now()))
       launch(req, q.token, q.attempt, q.timeout_ns);
@@ -143,6 +144,8 @@ void udp_io_loop::take(command& cmd) {
       settle(*req, req->outstanding);
     if (tcp_->waiting() != 0)
       tcp_->cancel(q.token, 0, false, steady::now());
+    if (!macs_.empty())
+      macs_.erase(q.token);
     attempts_.forget(q.token); // its timers are cancelled with it
     break;
   }

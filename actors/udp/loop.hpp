@@ -7,6 +7,7 @@
 /// (every per-request timer).
 
 #include "actors/ports.hpp"
+#include "net/tsig.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -40,6 +41,9 @@ struct udp_io_options {
   /// DNS over TCP (after TC=1): connections per destination, idle close.
   uint32_t tcp_per_destination = 2;
   std::chrono::nanoseconds tcp_idle{std::chrono::seconds(5)};
+  /// The TSIG keys queries are signed with (dns_query::tsig indexes it);
+  /// null: none.
+  std::shared_ptr<const net::tsig_keyring> tsig_keys;
   /// When set, the UDP thread runs the request actors that its answers,
   /// timers and send failures wake, instead of CAF's workers (one thread
   /// hop less per reply). Null: they go through CAF's scheduler.

@@ -68,7 +68,13 @@ class udp_io_loop : public query_port {
     sockaddr_storage to;
     socklen_t to_len;
     size_t len;
-    uint8_t data[net::max_query_size];
+    uint8_t data[net::max_query_size + net::max_tsig_size];
+  };
+
+  /// The MAC of a signed query, to check its reply's signature.
+  struct signed_query {
+    uint16_t id;
+    std::string mac;
   };
 
   struct sock {
@@ -82,7 +88,7 @@ public:
       : flow_({opts.max_outstanding_per_destination, opts.notify_rate,
                opts.poll_rate}),
         m_(opts.metrics != nullptr ? *opts.metrics : metrics::global()),
-        sendmmsg_hook_(opts.sendmmsg_hook) {
+        keys_(opts.tsig_keys), sendmmsg_hook_(opts.sendmmsg_hook) {
     if (opts.system != nullptr)
       unit_ = std::make_unique<inline_unit>(opts.system);
     epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -93,6 +99,11 @@ public:
         tcp_pool::options{opts.source_v4, opts.source_v6,
                           opts.tcp_per_destination, opts.tcp_idle},
         epoll_, tcp_tag_base, [this] { return rng_.next16(); },
+        [this](const tcp_waiter& w, uint16_t id, uint8_t* out, size_t cap) {
+          auto* req = attempts_.find_request(w.token);
+          return req == nullptr ? size_t{0}
+                                : build(*req, w.token, id, out, cap);
+        },
         [this](const tcp_waiter& w, uint16_t id, std::string_view msg) {
           return accept_tcp(w, id, msg);
         },
@@ -216,6 +227,19 @@ private:
   bool send_tcp(table::request& req, uint64_t token, uint32_t attempt,
                 steady::time_point now);
 
+  /// Writes request `token`'s query with ID `id` into `out`: the NOTIFY or
+  /// SOA query, signed when the request has a TSIG key (its MAC kept for
+  /// the reply). 0 when it cannot be built.
+  size_t build(const table::request& req, uint64_t token, uint16_t id,
+               uint8_t* out, size_t cap);
+
+  /// For a request with a TSIG key: whether the reply `data` to its query
+  /// `id` is signed with that key over the query's MAC, in time. A server's
+  /// TSIG error (BADSIG...) goes into `info` and counts as signed; any
+  /// other failure drops the reply (counted), as if forged.
+  bool signed_ok(const table::request& req, uint64_t token, uint16_t id,
+                 const uint8_t* data, size_t len, net::reply_info& info);
+
   /// Sends the queries flow control lets go now. Those whose request ended
   /// while they waited free their slot at once.
   void launch_ready();
@@ -328,7 +352,10 @@ private:
   std::vector<flow_control::ready> ready_; ///< scratch of launch_ready()
   std::unordered_map<uint32_t, std::vector<outgoing>> batches_;
 
-  metrics::registry& m_;           ///< where the thread counts
+  metrics::registry& m_;                          ///< where the thread counts
+  std::shared_ptr<const net::tsig_keyring> keys_; ///< null: no TSIG
+  /// MACs of the signed queries of live requests, by token (newest last).
+  std::unordered_map<uint64_t, std::vector<signed_query>> macs_;
   std::atomic<int64_t> lag_ns_{0}; ///< see timer_lag_ns()
   /// When the thread went into epoll_wait with nothing left to do (steady
   /// clock ns), 0 while it works; see timer_lag_ns().

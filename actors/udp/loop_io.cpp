@@ -24,8 +24,7 @@ void udp_io_loop::launch(table::request& req, uint64_t token, uint32_t attempt,
     return;
   }
   auto& out = batches_[key->socket].emplace_back();
-  out.len = net::build_query(req.kind, key->id, req.qname, out.data,
-                             sizeof(out.data), req.soa_hint);
+  out.len = build(req, token, key->id, out.data, sizeof(out.data));
   if (out.len == 0) {
     batches_[key->socket].pop_back();
     fail(req, attempt, EMSGSIZE);
@@ -67,8 +66,7 @@ bool udp_io_loop::send_tcp(table::request& req, uint64_t token,
                            uint32_t attempt, steady::time_point now) {
   int err = 0;
   metrics::add(m_.udp.tcp_queries);
-  if (tcp_->send(req.peer, req.qname, req.soa_hint,
-                 tcp_waiter{token, attempt, req.kind}, now, err))
+  if (tcp_->send(req.peer, tcp_waiter{token, attempt, req.kind}, now, err))
     return true;
   fail(req, attempt, err);
   return false;
@@ -190,8 +188,8 @@ void udp_io_loop::accept(uint32_t idx, const uint8_t* data, size_t len,
     metrics::add(m_.udp.mismatched);
     return;
   }
-  metrics::add(m_.rcodes[info.rcode & 0xf]);
   if (info.tc && m.att->number == m.req->outstanding) {
+    metrics::add(m_.rcodes[info.rcode & 0xf]);
     // Truncated (RFC 7766): the same attempt asks again over TCP, with a
     // fresh ID; its timeout goes on. A copy of the truncated datagram
     // must not ask a second time.
@@ -199,6 +197,12 @@ void udp_io_loop::accept(uint32_t idx, const uint8_t* data, size_t len,
     send_tcp(*m.req, m.att->token, m.att->number, steady::now());
     return;
   }
+  // TC=1 above settles nothing, so it is not checked: it only moves the
+  // attempt to TCP, where the whole reply is.
+  if (m.req->tsig != 0 &&
+      !signed_ok(*m.req, m.att->token, key.id, data, len, info))
+    return;
+  metrics::add(m_.rcodes[info.rcode & 0xf]);
   settle(*m.req, m.att->number);
   m_.rtt[static_cast<size_t>(m.req->kind)].observe(
       std::chrono::duration<double>(steady::now() - m.att->sent_at).count());
@@ -223,11 +227,70 @@ bool udp_io_loop::accept_tcp(const tcp_waiter& w, uint16_t id,
     metrics::add(m_.udp.mismatched);
     return false;
   }
+  if (req->tsig != 0 && !signed_ok(*req, w.token, id,
+                                   reinterpret_cast<const uint8_t*>(msg.data()),
+                                   msg.size(), info))
+    return false; // the signed reply may still come
   info.tcp = true;
   metrics::add(m_.rcodes[info.rcode & 0xf]);
   settle(*req, w.attempt);
   tell(req->owner, answer_atom::value, w.attempt, info);
   return true;
+}
+
+size_t udp_io_loop::build(const table::request& req, uint64_t token,
+                          uint16_t id, uint8_t* out, size_t cap) {
+  size_t len =
+      net::build_query(req.kind, id, req.qname, out, cap, req.soa_hint);
+  if (len == 0 || req.tsig == 0)
+    return len;
+  const auto* key = keys_ ? keys_->get(req.tsig) : nullptr;
+  if (key == nullptr)
+    return 0;
+  // Every attempt (and its TCP retry) is signed afresh: a new ID and time.
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  std::string mac;
+  len = net::tsig_sign(out, len, cap, *key, static_cast<uint64_t>(now), mac);
+  if (len == 0)
+    return 0;
+  auto& macs = macs_[token];
+  // Late replies to the last few queries still count; older ones are
+  // dropped as unsigned.
+  if (macs.size() == 8)
+    macs.erase(macs.begin());
+  macs.push_back({id, std::move(mac)});
+  return len;
+}
+
+bool udp_io_loop::signed_ok(const table::request& req, uint64_t token,
+                            uint16_t id, const uint8_t* data, size_t len,
+                            net::reply_info& info) {
+  const auto* key = keys_ ? keys_->get(req.tsig) : nullptr;
+  auto macs = macs_.find(token);
+  const signed_query* q = nullptr;
+  if (key != nullptr && macs != macs_.end())
+    for (const auto& s : macs->second)
+      if (s.id == id)
+        q = &s;
+  if (q == nullptr) {
+    metrics::add(m_.udp.tsig_dropped);
+    return false;
+  }
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  auto check =
+      net::tsig_verify(data, len, *key, q->mac, static_cast<uint64_t>(now));
+  if (check.status == net::tsig_status::ok)
+    return true;
+  if (check.status == net::tsig_status::server_error) {
+    info.tsig_error = check.error;
+    return true;
+  }
+  metrics::add(m_.udp.tsig_dropped);
+  return false;
 }
 
 } // namespace minidns

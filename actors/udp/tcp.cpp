@@ -1,6 +1,7 @@
 #include "actors/udp/tcp.hpp"
 
 #include "actors/udp/stream_framer.hpp"
+#include "net/tsig.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -29,8 +30,6 @@ constexpr uint32_t base_mask = ~((1u << 30) - 1);
 /// A query waiting for its reply.
 struct pending {
   tcp_waiter w;
-  std::string qname; ///< to ask again on a new connection
-  std::string soa_hint;
   time_point sent_at;
   bool retried = false; ///< asked again once after a server's close
 };
@@ -103,6 +102,7 @@ struct tcp_pool::state {
   int epoll = -1;
   uint32_t base = 0;
   id_source ids;
+  query_builder build;
   on_reply reply;
   on_failure failure;
   std::vector<conn> slots;
@@ -161,9 +161,7 @@ struct tcp_pool::state {
     for (auto& [id, p] : waiting) {
       forget_token(p, slot, id);
       int again = err;
-      if (retry && !p.retried &&
-          enqueue(dest, std::move(p.qname), std::move(p.soa_hint), p.w, true,
-                  now, again))
+      if (retry && !p.retried && enqueue(dest, p.w, true, now, again))
         continue;
       failure(p.w, again);
     }
@@ -230,8 +228,7 @@ struct tcp_pool::state {
   }
 
   /// Queues a query for `w` (see tcp_pool::send).
-  bool enqueue(const net::endpoint& dest, std::string qname,
-               std::string soa_hint, const tcp_waiter& w, bool retried,
+  bool enqueue(const net::endpoint& dest, const tcp_waiter& w, bool retried,
                time_point now, int& err) {
     int picked = pick(dest, now, err);
     if (picked < 0)
@@ -248,15 +245,13 @@ struct tcp_pool::state {
       err = EADDRINUSE;
       return false;
     }
-    uint8_t query[net::max_query_size];
-    auto len =
-        net::build_query(w.kind, id, qname, query, sizeof(query), soa_hint);
+    uint8_t query[net::max_query_size + net::max_tsig_size];
+    auto len = build(w, id, query, sizeof(query));
     if (len == 0 || !append_framed(c.out, query, len)) {
       err = EMSGSIZE;
       return false;
     }
-    c.waiting.emplace(
-        id, pending{w, std::move(qname), std::move(soa_hint), now, retried});
+    c.waiting.emplace(id, pending{w, now, retried});
     by_token[w.token] = {slot, id};
     if (!c.queued) {
       c.queued = true;
@@ -350,12 +345,13 @@ struct tcp_pool::state {
 };
 
 tcp_pool::tcp_pool(options opts, int epoll_fd, uint32_t tag_base, id_source ids,
-                   on_reply reply, on_failure failure)
+                   query_builder build, on_reply reply, on_failure failure)
     : st_(std::make_unique<state>()) {
   st_->opts = std::move(opts);
   st_->epoll = epoll_fd;
   st_->base = tag_base & base_mask;
   st_->ids = std::move(ids);
+  st_->build = std::move(build);
   st_->reply = std::move(reply);
   st_->failure = std::move(failure);
 }
@@ -366,11 +362,10 @@ tcp_pool::~tcp_pool() {
       ::close(c.fd);
 }
 
-bool tcp_pool::send(const net::endpoint& dest, const std::string& qname,
-                    const std::string& soa_hint, const tcp_waiter& w,
+bool tcp_pool::send(const net::endpoint& dest, const tcp_waiter& w,
                     time_point now, int& err) {
   cancel(w.token, 0, false, now);
-  return st_->enqueue(dest, qname, soa_hint, w, false, now, err);
+  return st_->enqueue(dest, w, false, now, err);
 }
 
 void tcp_pool::cancel(uint64_t token, uint32_t attempt, bool timed_out,

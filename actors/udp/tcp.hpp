@@ -58,24 +58,26 @@ public:
   using on_failure = std::function<void(const tcp_waiter& w, int err)>;
   /// A fresh random 16-bit query ID.
   using id_source = std::function<uint16_t()>;
+  /// Writes `w`'s query with ID `id` into `out` (room for `cap` bytes);
+  /// returns its length, 0 when it cannot be built (its request ended).
+  using query_builder = std::function<size_t(const tcp_waiter& w, uint16_t id,
+                                             uint8_t* out, size_t cap)>;
 
   /// Registers its sockets with `epoll_fd`, tagged within `tag_base`
   /// (a multiple of 2^30; see owns()).
   tcp_pool(options opts, int epoll_fd, uint32_t tag_base, id_source ids,
-           on_reply reply, on_failure failure);
+           query_builder build, on_reply reply, on_failure failure);
   ~tcp_pool();
   tcp_pool(const tcp_pool&) = delete;
   tcp_pool& operator=(const tcp_pool&) = delete;
 
-  /// Sends a query of `w.kind` for the zone `qname` (wire format; a
-  /// NOTIFY with `soa_hint`, see net::build_query) to
-  /// `dest`, with a fresh random ID; it leaves at the next flush(). A
+  /// Sends `w`'s query (made by the query_builder) to `dest`, with a
+  /// fresh random ID; it leaves at the next flush(). A
   /// query already waiting for the same token is cancelled. False with
   /// `err` set when no connection can be made, every connection is full,
   /// or the query cannot be built; later failures come through
   /// `on_failure`.
-  bool send(const net::endpoint& dest, const std::string& qname,
-            const std::string& soa_hint, const tcp_waiter& w, time_point now,
+  bool send(const net::endpoint& dest, const tcp_waiter& w, time_point now,
             int& err);
 
   /// Stops waiting for request `token`'s query, if any: its attempt

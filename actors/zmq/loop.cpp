@@ -154,8 +154,9 @@ private:
     while (!abort_.load()) {
       // Read before the outbox is taken: every request that ended before
       // the drain began is out of live_ by the end of this turn.
-      if (draining_.load())
-        drain_.begin();
+      // The turn that starts the drain must not sleep: nothing else may
+      // come to end it (an idle minidns would wait out the drain timeout).
+      const bool drain_began = draining_.load() && drain_.begin();
       bool timers_late = !drain_.refusing() && intake_paused();
       bool can_read = drain_.refusing() ||
                       (in_flight() < opts_.max_in_flight && !timers_late);
@@ -168,7 +169,9 @@ private:
            static_cast<short>(zap ? ZMQ_POLLIN : 0), 0},
       };
       try {
-        zmq::poll(items, zap ? 4 : 3, poll_timeout(timers_late));
+        zmq::poll(items, zap ? 4 : 3,
+                  drain_began ? std::chrono::milliseconds(0)
+                              : poll_timeout(timers_late));
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR)
           continue;
@@ -319,7 +322,7 @@ private:
       return;
     }
     auto decoded = messages::decode_cast(parts_[1].data(), parts_[1].size(),
-                                         &opts_.allowed);
+                                         &opts_.allowed, opts_.tsig_keys.get());
     if (!decoded.ok) {
       m_.cast_refused(decoded.field);
       spdlog::info("invalid cast: {}", decoded.error);
@@ -330,6 +333,12 @@ private:
     if (!c.transport && !opts_.tcp_destinations.empty() &&
         opts_.tcp_destinations.allows(c.destination))
       c.transport = net::transport::tcp;
+    if (c.tsig == 0)
+      for (const auto& [prefix, key] : opts_.tsig_defaults)
+        if (prefix.contains(c.destination)) {
+          c.tsig = key;
+          break;
+        }
     bool poll = c.kind == messages::method::poll_for_serial_number;
     if (drain_.refusing()) {
       metrics::add(m_.zmq.drain_refused);

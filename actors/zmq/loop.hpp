@@ -11,6 +11,7 @@
 #include "actors/ports.hpp"
 #include "actors/zmq/key_files.hpp"
 #include "net/prefix.hpp"
+#include "net/tsig.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -38,6 +39,11 @@ struct zmq_bridge_options {
   net::prefix_list allowed; ///< destinations casts may aim at
   /// Destinations asked over TCP when a cast does not name a transport.
   net::prefix_list tcp_destinations;
+  /// The TSIG keys casts may name (tsig_key); null: none.
+  std::shared_ptr<const net::tsig_keyring> tsig_keys;
+  /// The key (index + 1) for casts to a prefix that name none; the first
+  /// matching entry wins.
+  std::vector<std::pair<net::ip_prefix, uint16_t>> tsig_defaults;
   /// The server's CURVE key pair; nullopt: no CURVE (plain connections).
   std::optional<curve::key_pair> curve;
   /// With `curve`: public keys (Z85) of the pool managers allowed in.

@@ -38,6 +38,8 @@ struct cast_params {
   std::optional<std::string> transport;
   /// Notifies: ask for an update_status at the end (`want_status`).
   bool want_status = false;
+  /// The name of a TSIG key minidns knows (`tsig_key`); unset: not sent.
+  std::optional<std::string> tsig_key;
 };
 
 /// One cast to send, as the user wrote it.

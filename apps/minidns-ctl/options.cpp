@@ -199,6 +199,14 @@ void declare_options(CLI::App& app, options& opt, CLI::Option*& positional) {
       [&](std::string_view name, const std::string& v) {
         opt.params.transport = transport_arg(name, v);
       });
+  add("--tsig-key", "NAME",
+      "sign the queries with this key of minidns's\n"
+      "minidns.tsig-keys-file (the secret stays there)",
+      [&](std::string_view name, const std::string& v) {
+        if (v.empty())
+          throw usage_error(std::string(name) + ": empty");
+        opt.params.tsig_key = v;
+      });
   app.add_flag_function(
          "--want-status",
          [&app, &opt](int64_t) {

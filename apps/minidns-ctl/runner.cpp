@@ -64,12 +64,12 @@ const std::string& tool_context() {
 }
 
 /// Adds the optional fields of `p` that were given (`delay`, `transport`,
-/// `want_status`)
+/// `want_status`, `tsig_key`)
 /// to `frame`, a cast encode_cast built: they follow its entries, and its
 /// map header (a fixmap: encode_cast writes at most 8 entries) counts them.
 void add_optional_fields(std::string& frame, const cast_params& p) {
-  const unsigned extra =
-      (p.delay ? 1U : 0U) + (p.transport ? 1U : 0U) + (p.want_status ? 1U : 0U);
+  const unsigned extra = (p.delay ? 1U : 0U) + (p.transport ? 1U : 0U) +
+                         (p.want_status ? 1U : 0U) + (p.tsig_key ? 1U : 0U);
   if (extra == 0)
     return;
   const auto head = static_cast<unsigned char>(frame.at(0));
@@ -89,6 +89,10 @@ void add_optional_fields(std::string& frame, const cast_params& p) {
   if (p.want_status) {
     msg::pack_str(pk, msg::key_want_status);
     pk.pack_true();
+  }
+  if (p.tsig_key) {
+    msg::pack_str(pk, msg::key_tsig_key);
+    msg::pack_str(pk, *p.tsig_key);
   }
 }
 

@@ -138,6 +138,7 @@ class Client:
         deadline: Optional[float] = None,
         delay: Optional[float] = None,
         transport: Optional[str] = None,
+        tsig_key: Optional[str] = None,
     ) -> Future:
         """Asks minidns to poll `destination` for `zone`'s SOA until it has
         `serial` or newer. Returns a Future resolved with a Status, or
@@ -145,10 +146,12 @@ class Client:
         default: the poll's own budget, its `delay` and `grace`) or
         CastRefused. `delay`: seconds (0..3600) minidns waits before the
         first query; `transport`: "udp" or "tcp" (every query over TCP);
-        each is sent only when given, and a bad one raises ValueError."""
+        `tsig_key`: the name of a TSIG key in minidns's
+        minidns.tsig-keys-file, to sign the queries with; each is sent only
+        when given, and a bad one raises ValueError."""
         cast = self._cast(POLL, zone, serial, destination, timeout,
                           retry_interval, max_retries, context, delay,
-                          transport)
+                          transport, tsig_key=tsig_key)
         if deadline is None:
             deadline = self._budget(cast)
         fut: Future = Future()
@@ -171,6 +174,7 @@ class Client:
         want_status: bool = False,
         soa: Optional[dict] = None,
         deadline: Optional[float] = None,
+        tsig_key: Optional[str] = None,
     ) -> Optional[Future]:
         """Asks minidns to send a NOTIFY for `zone` to `destination`. Fire
         and forget: minidns answers only when the cast is invalid (passed
@@ -180,10 +184,12 @@ class Client:
         the instance its secondaries transfer from (`instance`). `soa`: the
         zone's new SOA for the NOTIFY's answer section (RFC 1996 3.7), a
         dict of mname, rname, serial, refresh, retry, expire, minimum and
-        ttl. `delay`, `transport` and `deadline`: as for poll()."""
+        ttl. `delay`, `transport`, `tsig_key` and `deadline`: as for
+        poll()."""
         cast = self._cast(NOTIFY, zone, None, destination, timeout,
                           retry_interval, max_retries, context, delay,
-                          transport, True if want_status else None, soa)
+                          transport, True if want_status else None, soa,
+                          tsig_key)
         if not want_status:
             self._command(("notify", cast, None, 0.0, instance))
             return None

@@ -99,10 +99,11 @@ def check_soa(soa) -> dict:
 
 def make_cast(method, zone, serial, destination, timeout, retry_interval,
               max_retries, context, delay=None, transport=None,
-              want_status=None, soa=None) -> dict:
+              want_status=None, soa=None, tsig_key=None) -> dict:
     """The map of one cast, without its request_id (serial None: none).
-    `delay`, `transport`, `want_status` and `soa` (domain.soa) are checked
-    (ValueError) and sent only when given (not None)."""
+    `delay`, `transport`, `want_status`, `soa` (domain.soa) and `tsig_key`
+    (the name of a key in minidns.tsig-keys-file) are checked (ValueError)
+    and sent only when given (not None)."""
     domain = {"name": zone}
     if serial is not None:
         domain["serial"] = serial
@@ -126,6 +127,11 @@ def make_cast(method, zone, serial, destination, timeout, retry_interval,
             raise ValueError(f"want_status: must be True or False, got "
                              f"{want_status!r}")
         cast["want_status"] = want_status
+    if tsig_key is not None:
+        if not isinstance(tsig_key, str) or not tsig_key:
+            raise ValueError(f"tsig_key: must be a key name (str), got "
+                             f"{tsig_key!r}")
+        cast["tsig_key"] = tsig_key
     return cast
 
 

@@ -266,6 +266,14 @@ class ClientTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "^want_status: "):
             make_cast(NOTIFY, "x.test.", None, "127.0.0.1:53", 2, 1, 3, None,
                       want_status=1)
+        keyed = make_cast(POLL, "x.test.", 1, "127.0.0.1:53", 2, 1, 3, None,
+                          tsig_key="pm-key")
+        self.assertEqual(keyed["tsig_key"], "pm-key")
+        self.assertNotIn("tsig_key", cast)
+        for bad_key in ("", 1, b"k"):
+            with self.assertRaisesRegex(ValueError, "^tsig_key: "):
+                make_cast(POLL, "x.test.", 1, "127.0.0.1:53", 2, 1, 3, None,
+                          tsig_key=bad_key)
 
     def test_delay_holds_the_first_query_back(self):
         d = self.daemon()

@@ -336,12 +336,14 @@ TEST_F(UdpIo, TimerLagShowsAfterALateFiringAndClearsOnceItCatchesUp) {
       },
       port);
   // The blocker's 1 ms timer fires first, and its actor holds the UDP
-  // thread 60 ms: the probe's 5 ms timer fires at least 55 ms late,
-  // however busy the machine.
-  port->query(caf::actor_cast<caf::strong_actor_ptr>(blocker(60ms)),
+  // thread 120 ms: the probe's 30 ms timer fires at least 90 ms late. (Both
+  // would fire in one turn, with no lag to see, only if the thread woke
+  // 30 ms late for the first: with 5 ms that happened on a loaded CI
+  // machine.)
+  port->query(caf::actor_cast<caf::strong_actor_ptr>(blocker(120ms)),
               make_query(1, server.port, 1ms, 1));
   port->query(caf::actor_cast<caf::strong_actor_ptr>(probe),
-              make_query(1, server.port, 5ms, 2));
+              make_query(1, server.port, 30ms, 2));
   int64_t lag_at_firing = -1;
   self->receive([&](int64_t lag) { lag_at_firing = lag; },
                 caf::after(std::chrono::seconds(5)) >> [] {});

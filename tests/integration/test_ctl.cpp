@@ -341,6 +341,12 @@ TEST_F(Ctl, DelayAndTransportAreSentOnlyWhenGiven) {
   ASSERT_EQ(whole.count("delay"), 1u);
   EXPECT_EQ(as_double(whole["delay"]), 3600.0);
   EXPECT_EQ(whole.count("transport"), 0u);
+
+  EXPECT_EQ(plain.count("tsig_key"), 0u);
+  auto keyed = catch_cast({"--tsig-key=pm-key"});
+  ASSERT_EQ(keyed.count("tsig_key"), 1u);
+  EXPECT_EQ(as_str(keyed["tsig_key"]), "pm-key");
+  EXPECT_EQ(keyed.size(), plain.size() + 1);
 }
 
 TEST_F(Ctl, BadDelayOrTransportIsAUsageError) {

@@ -186,3 +186,22 @@ TEST_F(Drain, SecondSignalEndsRequestsNow) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(Drain, AnIdleMinidnsStopsAtOnce) {
+  // Nothing in flight: the drain has nothing to wait for, whatever its
+  // timeout (it once slept until the timeout, in its first turn).
+  start({"--minidns.drain-timeout=20s"});
+  responder r;
+  barrier(r); // a poll answered: the daemon has worked and is idle again
+  auto t0 = clock_type::now();
+  mdns->signal(SIGTERM);
+  auto status = mdns->wait_exit(5000ms);
+  ASSERT_TRUE(status) << "still running 5 s after SIGTERM";
+  EXPECT_EQ(*status, 0);
+  EXPECT_LT(clock_type::now() - t0, 2000ms);
+  mdns.reset();
+}
+
+} // namespace

@@ -64,6 +64,13 @@ std::string nsd_conf(const server_config& cfg, const fs::path& dir,
     << "  rrl-slip: " << cfg.rrl_slip << "\n"
     << "remote-control:\n"
     << "  control-enable: no\n";
+  for (const auto& k : cfg.tsig_keys)
+    c << "key:\n"
+      << "  name: \"" << k.name << "\"\n"
+      << "  algorithm: " << k.algorithm << "\n"
+      << "  secret: \"" << k.secret << "\"\n";
+  const std::string notify_key =
+      cfg.tsig_keys.empty() ? "NOKEY" : cfg.tsig_keys.front().name;
   for (const auto& [zone, serial] : cfg.primary_zones)
     c << "zone:\n"
       << "  name: \"" << zone << "\"\n"
@@ -76,7 +83,7 @@ std::string nsd_conf(const server_config& cfg, const fs::path& dir,
       << "  zonefile: \"" << zone << "zone\"\n"
       << "  request-xfr: " << primary << " NOKEY\n";
     for (const auto& a : cfg.allow_notify)
-      c << "  allow-notify: " << a << " NOKEY\n";
+      c << "  allow-notify: " << a << " " << notify_key << "\n";
   }
   return c.str();
 }
@@ -102,6 +109,13 @@ std::string knot_conf(const server_config& cfg, const fs::path& dir,
     << "    any: info\n"
     << "database:\n"
     << "  storage: \"" << d << "\"\n";
+  if (!cfg.tsig_keys.empty()) {
+    c << "key:\n";
+    for (const auto& k : cfg.tsig_keys)
+      c << "  - id: " << k.name << "\n"
+        << "    algorithm: " << k.algorithm << "\n"
+        << "    secret: " << k.secret << "\n";
+  }
   if (!cfg.secondary_zones.empty()) {
     c << "remote:\n"
       << "  - id: primary\n"
@@ -113,6 +127,8 @@ std::string knot_conf(const server_config& cfg, const fs::path& dir,
       c << (i ? ", " : "") << cfg.allow_notify[i];
     c << " ]\n"
       << "    action: notify\n";
+    if (!cfg.tsig_keys.empty())
+      c << "    key: " << cfg.tsig_keys.front().name << "\n";
   }
   c << "template:\n"
     << "  - id: default\n"
@@ -153,6 +169,11 @@ std::string named_conf(const server_config& cfg, const fs::path& dir,
     << "  allow-transfer { 127.0.0.0/8; ::1; };\n"
     << "};\n"
     << "controls { };\n"; // no rndc channel on port 953
+  for (const auto& k : cfg.tsig_keys)
+    c << "key \"" << k.name << "\" {\n"
+      << "  algorithm " << k.algorithm << ";\n"
+      << "  secret \"" << k.secret << "\";\n"
+      << "};\n";
   for (const auto& [zone, serial] : cfg.primary_zones)
     c << "zone \"" << zone << "\" {\n"
       << "  type primary;\n"
@@ -165,8 +186,11 @@ std::string named_conf(const server_config& cfg, const fs::path& dir,
       << "; };\n"
       << "  file \"" << zone << "bak\";\n"
       << "  allow-notify { ";
-    for (const auto& a : cfg.allow_notify)
-      c << a << "; ";
+    if (cfg.tsig_keys.empty())
+      for (const auto& a : cfg.allow_notify)
+        c << a << "; ";
+    else
+      c << "key " << cfg.tsig_keys.front().name << "; ";
     c << "};\n"
       << "};\n";
   }

@@ -71,6 +71,13 @@ enum class server_kind { nsd, knot, bind };
 /// "NSD", "Knot" or "BIND".
 const char* to_string(server_kind kind);
 
+/// A TSIG key as BIND's key statement has it.
+struct tsig_key_spec {
+  std::string name;      ///< "pm-key"
+  std::string algorithm; ///< "hmac-sha256"
+  std::string secret;    ///< base64
+};
+
 /// What a server serves and to whom it listens.
 struct server_config {
   server_kind kind = server_kind::nsd;
@@ -93,6 +100,10 @@ struct server_config {
   /// one with TC=1; 1: all of them).
   unsigned rrl_ratelimit = 0;
   unsigned rrl_slip = 2;
+  /// TSIG keys the server knows: it checks signed queries with them and
+  /// signs its answers. When not empty, NOTIFYs for the secondary zones
+  /// are allowed only when signed with the first one.
+  std::vector<tsig_key_spec> tsig_keys;
 };
 
 /// A running server. The constructor writes the configuration and zone
