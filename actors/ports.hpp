@@ -6,6 +6,7 @@
 /// the message hops were most of the CPU a poll cost (bench/RESULTS.md). Tests
 /// implement them with recording doubles.
 
+#include "net/detail.hpp"
 #include "net/dns_message.hpp"
 #include "net/endpoint.hpp"
 
@@ -54,12 +55,19 @@ public:
   virtual int64_t timer_lag_ns() const { return 0; }
 };
 
+/// How a request ended: what NOTIFY casts merged into it are told.
+struct request_end {
+  bool success = false;
+  net::detail detail = net::detail::other;
+};
+
 /// Where a request reports its end. Thread-safe; never blocks.
 class status_port {
 public:
   virtual ~status_port() = default;
-  /// Request `token` ended; `frame` is its reply, empty for none.
-  virtual void done(uint64_t token, std::string frame) = 0;
+  /// Request `token` ended as `end` says; `frame` is its reply, empty for
+  /// none.
+  virtual void done(uint64_t token, std::string frame, request_end end) = 0;
 };
 
 } // namespace minidns

@@ -109,7 +109,7 @@ void end(self_ptr self, std::string frame, bool success, net::detail detail) {
                                     st.started)
           .count());
   st.udp->release(st.token);
-  st.sink->done(st.token, std::move(frame));
+  st.sink->done(st.token, std::move(frame), request_end{success, detail});
   self->quit();
 }
 

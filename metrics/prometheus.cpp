@@ -228,6 +228,14 @@ std::string render(const registry& r) {
            "Casts refused because minidns was shutting down.");
   p.sample("", get(zmq.drain_refused));
 
+  p.family("minidns_notifies_coalesced_total", "counter",
+           "NOTIFY casts coalesced with an identical one (zone, destination, "
+           "key, transport): deferred to follow the one running (one more "
+           "NOTIFY after it), or merged into the one waiting (no NOTIFY of "
+           "their own).");
+  p.sample(label("how", "deferred"), get(zmq.notify_deferred));
+  p.sample(label("how", "merged"), get(zmq.notify_merged));
+
   p.family("minidns_zmq_connections", "gauge",
            "ZeroMQ connections from pool managers now open.");
   p.sample("", static_cast<uint64_t>(std::max<int64_t>(

@@ -81,11 +81,13 @@ struct alignas(64) zmq_counters {
   std::atomic<uint64_t> held_delivered{0}; ///< held, then delivered
   std::atomic<uint64_t> intake_pauses{0}; ///< casts left in ZeroMQ: late timers
   std::atomic<uint64_t> drain_refused{0}; ///< casts refused while draining
-  std::atomic<uint64_t> refused{0};       ///< connections refused
-  std::atomic<int64_t> connected{0};      ///< gauge: connections open
-  std::atomic<uint64_t> held{0};          ///< gauge: replies held now
-  std::atomic<uint64_t> in_flight{0};     ///< gauge: requests plus replies
-  std::atomic<uint64_t> max_in_flight{0}; ///< gauge: minidns.max-in-flight
+  std::atomic<uint64_t> notify_deferred{0}; ///< NOTIFYs waiting to follow one
+  std::atomic<uint64_t> notify_merged{0};   ///< NOTIFYs merged, none sent
+  std::atomic<uint64_t> refused{0};         ///< connections refused
+  std::atomic<int64_t> connected{0};        ///< gauge: connections open
+  std::atomic<uint64_t> held{0};            ///< gauge: replies held now
+  std::atomic<uint64_t> in_flight{0};       ///< gauge: requests plus replies
+  std::atomic<uint64_t> max_in_flight{0};   ///< gauge: minidns.max-in-flight
 };
 
 /// Every metric of the process (see global()); tests make their own.

@@ -4,6 +4,7 @@
 #include "actors/request.hpp"
 #include "actors/zmq/connections.hpp"
 #include "actors/zmq/drain.hpp"
+#include "actors/zmq/notify_coalescer.hpp"
 #include "actors/zmq/reply_router.hpp"
 #include "messages/cast.hpp"
 #include "metrics/registry.hpp"
@@ -42,6 +43,19 @@ constexpr int read_burst = 1024;
 struct out_item {
   uint64_t token = 0;
   std::string frame; ///< empty: nothing to send (a notify)
+  request_end end;   ///< for the NOTIFY casts merged into it
+};
+
+/// A NOTIFY cast waiting to follow an identical one that runs.
+struct waiting_notify {
+  messages::cast cast;
+  std::string peer;
+};
+
+/// A NOTIFY cast merged into a waiting one that wants its status.
+struct rider {
+  std::string peer;
+  std::string reply_prefix;
 };
 
 /// A request the ZeroMQ thread started and waits for.
@@ -118,8 +132,8 @@ public:
   }
 
   /// A request ended: hands its reply, if any, to the thread.
-  void done(uint64_t token, std::string frame) override {
-    if (outbox_.push({token, std::move(frame)}))
+  void done(uint64_t token, std::string frame, request_end end) override {
+    if (outbox_.push({token, std::move(frame), end}))
       outbox_.wake();
   }
 
@@ -196,8 +210,8 @@ private:
         drain_logged_ = true;
         spdlog::info("draining: {} request(s) in flight", live_.size());
       }
-      auto step = drain_.after_turn(now, live_.size(), router_.queued(),
-                                    router_.held());
+      auto step = drain_.after_turn(now, live_.size() + waiting_.size(),
+                                    router_.queued(), router_.held());
       if (step == drain_action::drop_and_stop)
         drop_leftovers();
       if (step != drain_action::go_on)
@@ -209,7 +223,9 @@ private:
   }
 
   /// Requests running plus replies queued: what max-in-flight bounds.
-  uint64_t in_flight() const { return live_.size() + router_.queued(); }
+  uint64_t in_flight() const {
+    return live_.size() + router_.queued() + waiting_.size() + riders_count_;
+  }
 
   /// Whether attempt timers run late (the UDP thread is saturated): then
   /// no new casts are taken until it has caught up; they wait in ZeroMQ.
@@ -252,8 +268,38 @@ private:
       live_.erase(req);
       if (!item.frame.empty()) // a notify ends without a reply
         router_.route(std::move(peer), std::move(item.frame), now);
+      tell_riders(item.token, item.end, now);
+      if (auto next = coalescer_.ended(item.token)) {
+        auto w = waiting_.find(*next);
+        if (w != waiting_.end()) {
+          auto n = std::move(w->second);
+          waiting_.erase(w);
+          start_now(*next, std::move(n.cast), std::move(n.peer));
+        }
+      }
     }
     work_.clear();
+  }
+
+  /// Tells the NOTIFY casts merged into request `token` (those that want
+  /// a status) how it ended.
+  void tell_riders(uint64_t token, const request_end& end,
+                   clock::time_point now) {
+    if (riders_.empty())
+      return;
+    auto r = riders_.find(token);
+    if (r == riders_.end())
+      return;
+    for (auto& x : r->second)
+      router_.route(
+          std::move(x.peer),
+          messages::finish_status(std::move(x.reply_prefix),
+                                  end.success ? messages::status::success
+                                              : messages::status::error,
+                                  std::nullopt, net::to_string(end.detail)),
+          now);
+    riders_count_ -= r->second.size();
+    riders_.erase(r);
   }
 
   /// The drain timeout expired: every request still running ends now.
@@ -264,6 +310,22 @@ private:
     for (auto& [token, req] : live_)
       caf::anon_send(caf::actor_cast<request_actor>(req.handle),
                      shutdown_atom::value);
+    // NOTIFYs waiting to follow one never start: they end as it does.
+    auto now = clock::now();
+    const request_end shut{false, net::detail::shutdown};
+    for (auto token : coalescer_.drop_waiting()) {
+      auto w = waiting_.find(token);
+      if (w == waiting_.end())
+        continue;
+      if (w->second.cast.wants_status)
+        router_.route(std::move(w->second.peer),
+                      messages::finish_status(
+                          std::move(w->second.cast.reply_prefix),
+                          messages::status::error, std::nullopt, "shutdown"),
+                      now);
+      waiting_.erase(w);
+      tell_riders(token, shut, now);
+    }
   }
 
   /// At the end of the linger time: drops what pool managers did not take.
@@ -355,10 +417,35 @@ private:
       return;
     }
     metrics::add(m_.casts[poll ? 1 : 0]);
-    // The request starts here, on this thread: its first attempt goes
-    // straight to the UDP thread, and its actor first runs when that
-    // attempt is answered or times out.
     auto token = next_token_++;
+    if (!poll) {
+      uint64_t into = 0;
+      switch (coalescer_.arrive(
+          make_notify_key(c.zone_wire, c.destination, c.tsig,
+                          c.transport.value_or(net::transport::udp)),
+          token, into)) {
+      case notify_coalescer::action::start:
+        break;
+      case notify_coalescer::action::follow:
+        metrics::add(m_.zmq.notify_deferred);
+        waiting_.emplace(token, waiting_notify{std::move(c), std::move(peer)});
+        return;
+      case notify_coalescer::action::merge:
+        metrics::add(m_.zmq.notify_merged);
+        if (c.wants_status) {
+          riders_[into].push_back({std::move(peer), std::move(c.reply_prefix)});
+          ++riders_count_;
+        }
+        return;
+      }
+    }
+    start_now(token, std::move(c), std::move(peer));
+  }
+
+  /// Starts the request for cast `c` from `peer`, here, on this thread: its
+  /// first attempt goes straight to the UDP thread, and its actor first
+  /// runs when that attempt is answered or times out.
+  void start_now(uint64_t token, messages::cast c, std::string peer) {
     auto handle = start_request(*sys_, token, std::move(c), udp_,
                                 std::static_pointer_cast<status_port>(self_));
     live_.emplace(token, live_request{caf::actor_cast<caf::actor>(handle),
@@ -406,8 +493,13 @@ private:
   bool drain_logged_ = false;
   uint64_t next_token_ = 1;
   std::unordered_map<uint64_t, live_request> live_; ///< by token
-  std::vector<out_item> work_;                      ///< the outbox being sent
-  std::vector<zmq::message_t> parts_;               ///< the cast being read
+  notify_coalescer coalescer_; ///< NOTIFYs: one stream per zone and server
+  std::unordered_map<uint64_t, waiting_notify> waiting_; ///< to follow one
+  /// Merged NOTIFY casts that want a status, by the token they ride with.
+  std::unordered_map<uint64_t, std::vector<rider>> riders_;
+  size_t riders_count_ = 0;
+  std::vector<out_item> work_;        ///< the outbox being sent
+  std::vector<zmq::message_t> parts_; ///< the cast being read
 };
 
 std::shared_ptr<zmq_bridge_loop>

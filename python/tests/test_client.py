@@ -115,8 +115,9 @@ class ClientTest(unittest.TestCase):
     def test_notify_goes_through_the_chosen_instance(self):
         a, b = self.daemon(), self.daemon()
         with Client([a.endpoint, b.endpoint]) as c:
-            for _ in range(3):
-                c.notify("pool1.test.", self.responder.destination,
+            # Three zones: identical NOTIFYs would be coalesced.
+            for i in range(3):
+                c.notify(f"pool{i}.test.", self.responder.destination,
                          instance=1)
             self.assertTrue(self.responder.wait_for_count(3))
         notify = 'minidns_casts_total{method="notify_zone_changed"}'

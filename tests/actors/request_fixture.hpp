@@ -66,14 +66,16 @@ private:
 /// What the request reported at its end.
 struct sink_log {
   std::vector<std::pair<uint64_t, std::string>> done;
+  std::vector<request_end> ends; ///< in the same order
 };
 
 /// The ZeroMQ link's place: records each end.
 class mock_sink : public status_port {
 public:
   explicit mock_sink(std::shared_ptr<sink_log> log) : log_(std::move(log)) {}
-  void done(uint64_t token, std::string frame) override {
+  void done(uint64_t token, std::string frame, request_end end) override {
     log_->done.emplace_back(token, std::move(frame));
+    log_->ends.push_back(end);
   }
 
 private:

@@ -417,6 +417,11 @@ void responder::handle(const uint8_t* data, size_t len, const void* from,
       put16(out, static_cast<uint16_t>(rdata.size()));
       out += rdata;
     }
+    if (s.echo_additional && q.arcount > 0) {
+      out[10] = static_cast<char>(q.arcount >> 8);
+      out[11] = static_cast<char>(q.arcount & 0xff);
+      out += q.raw.substr(question_end);
+    }
     return out;
   };
   auto send_from = [&](int fd, const std::string& msg) {

@@ -66,6 +66,10 @@ struct zone_script {
   /// How many SOA records owned by the zone the answer to a poll carries
   /// (0: none, 2: two with the same serial).
   unsigned soa_records = 1;
+  /// Append the query's records after its question (a signed query's TSIG
+  /// record) to every answer, counted in ARCOUNT: a reply that carries a
+  /// TSIG record whose MAC is no signature of it.
+  bool echo_additional = false;
   /// Send every answer (spoofed ones too) this long after the query came.
   std::chrono::milliseconds delay{0};
   /// At once, whatever `delay` says, send this many forged replies, taking

@@ -277,3 +277,46 @@ TEST_F(Notify, SoaHintGoesInTheAnswerSection) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(Notify, IdenticalNotifiesCoalesce) {
+  // The server answers after 300 ms: while the first NOTIFY waits for its
+  // answer, nine identical casts arrive. The first of them waits to follow
+  // it, the other eight are merged into that one: two NOTIFYs in all.
+  start();
+  responder r;
+  zone_script slow;
+  slow.delay = 300ms;
+  r.script("co.test.", slow);
+  auto cast = [&](const std::string& zone, const std::string& id) {
+    return notify_fields(r.destination(), zone)
+        .set("want_status", mp_true)
+        .set("timeout", mp_f64(2.0))
+        .set("request_id", mp_str(id))
+        .encode();
+  };
+  for (int i = 0; i < 10; ++i)
+    pm->send(cast(i % 2 ? "CO.test." : "co.test.", "n" + std::to_string(i)));
+  // A NOTIFY for another zone is its own stream.
+  pm->send(cast("other.test.", "other"));
+  std::set<std::string> ids;
+  for (int i = 0; i < 11; ++i) {
+    auto got = receive(*pm, 5000ms);
+    ASSERT_TRUE(got) << "only " << i << " statuses";
+    EXPECT_EQ(got->r.status, "SUCCESS") << got->json();
+    EXPECT_EQ(got->r.detail, "acknowledged") << got->json();
+    EXPECT_TRUE(ids.insert(got->r.raw_request_id).second)
+        << "twice: " << got->json();
+  }
+  EXPECT_TRUE(barrier(r).empty()) << "one status each";
+  EXPECT_EQ(r.count_for("co.test."), 2u) << summary(r.queries_for("co.test."));
+  EXPECT_EQ(r.count_for("other.test."), 1u);
+  EXPECT_EQ(metric("minidns_notifies_coalesced_total{how=\"deferred\"}"), 1);
+  EXPECT_EQ(metric("minidns_notifies_coalesced_total{how=\"merged\"}"), 8);
+  // The follow-up left after the first NOTIFY's answer came back.
+  auto qs = r.queries_for("co.test.");
+  EXPECT_GE(qs[1].when - qs[0].when, 300ms);
+}
+
+} // namespace

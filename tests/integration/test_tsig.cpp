@@ -98,4 +98,30 @@ TEST_F(Tsig, SignedQueriesCarryTheKeyAndUnsignedRepliesAreDropped) {
       wait_for_metric("minidns_dns_replies_dropped_total{reason=\"tsig\"}", 2));
 }
 
+TEST_F(Tsig, ABadlySignedReplyIsDroppedAndCounted) {
+  // The responder answers with the query's own TSIG record appended: a
+  // TSIG record with the right key name and algorithm, whose MAC is no
+  // signature of the reply. A forger without the key can do no better.
+  start({"--minidns.tsig-keys-file=" + keys_file()});
+  responder r;
+  zone_script s;
+  s.echo_additional = true;
+  s.serial = 5;
+  r.script("forged.test.", s);
+  pm->send(poll_fields(r.destination(), "forged.test.", 5)
+               .set("tsig_key", mp_str("PM-Key."))
+               .set("timeout", mp_f64(0.3))
+               .encode());
+  auto got = receive(*pm);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->r.status, "ERROR") << got->json();
+  EXPECT_EQ(got->r.detail, "timeout") << got->json();
+  EXPECT_FALSE(got->r.actual_serial) << "the forged serial was not taken";
+  auto qs = r.queries_for("forged.test.");
+  ASSERT_EQ(qs.size(), 1u);
+  EXPECT_EQ(qs[0].arcount, 1) << "signed";
+  EXPECT_TRUE(
+      wait_for_metric("minidns_dns_replies_dropped_total{reason=\"tsig\"}", 1));
+}
+
 } // namespace

@@ -166,8 +166,14 @@ std::string named_conf(const server_config& cfg, const fs::path& dir,
     << "  dnssec-validation no;\n"
     // Secondaries would notify the zone's NS hosts on port 53.
     << "  notify no;\n"
-    << "  allow-transfer { 127.0.0.0/8; ::1; };\n"
-    << "};\n"
+    << "  allow-transfer { 127.0.0.0/8; ::1; };\n";
+  if (!cfg.tsig_keys.empty() && !cfg.queries_need_key_from.empty()) {
+    c << "  allow-query { key " << cfg.tsig_keys.front().name << "; ";
+    for (const auto& a : cfg.queries_need_key_from)
+      c << "!" << a << "; ";
+    c << "any; };\n";
+  }
+  c << "};\n"
     << "controls { };\n"; // no rndc channel on port 953
   for (const auto& k : cfg.tsig_keys)
     c << "key \"" << k.name << "\" {\n"

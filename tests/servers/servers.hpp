@@ -104,6 +104,10 @@ struct server_config {
   /// signs its answers. When not empty, NOTIFYs for the secondary zones
   /// are allowed only when signed with the first one.
   std::vector<tsig_key_spec> tsig_keys;
+  /// BIND only, with `tsig_keys`: queries from these addresses are
+  /// answered only when signed with the first key (REFUSED otherwise);
+  /// other addresses (the tests' own readiness checks) need none.
+  std::vector<std::string> queries_need_key_from;
 };
 
 /// A running server. The constructor writes the configuration and zone

@@ -36,6 +36,9 @@ const secondary_key secondary_keys[] = {
     {server_kind::bind, "bind-key", "hmac-sha224"},
 };
 
+/// minidns's source address here: BIND wants a key from it alone.
+const std::string minidns_source = "127.0.0.5";
+
 using TsigServers = ServerTest;
 
 TEST_F(TsigServers, NotifyNeedsTheKeyAndSignedAnswersAreChecked) {
@@ -49,9 +52,12 @@ TEST_F(TsigServers, NotifyNeedsTheKeyAndSignedAnswersAreChecked) {
     cfg.secondary_zones = {{zone, 1}};
     cfg.primary_address = primary.address();
     cfg.primary_port = primary.port();
-    cfg.allow_notify = {allowed_source};
+    cfg.allow_notify = {"127.0.0.0/8"}; // and only with the key
     cfg.tsig_keys = {{k.name, k.algorithm, secret_a},
                      {"other-key", "hmac-sha256", secret_b}};
+    // BIND answers minidns's SOA queries only when signed.
+    if (k.kind == server_kind::bind)
+      cfg.queries_need_key_from = {minidns_source};
     secondaries.push_back(&start(std::move(cfg)));
   }
   // minidns knows each server's key, other-key with the wrong secret, and
@@ -67,12 +73,14 @@ TEST_F(TsigServers, NotifyNeedsTheKeyAndSignedAnswersAreChecked) {
       << "key \"unknown-key\" { algorithm hmac-sha256; secret \"" << secret_a
       << "\"; };\n";
   }
-  auto& md = start_minidns({"--minidns.tsig-keys-file=" + keys.string()});
+  auto& md = start_minidns({"--minidns.tsig-keys-file=" + keys.string(),
+                            "--minidns.source-v4=" + minidns_source});
   it::pool_manager pm(md.endpoint());
   primary.set_serial(zone, 2);
 
   auto cast = [&](const std::string& method, const dns_server& s,
-                  const std::string& key, uint32_t serial) {
+                  const std::string& key, uint32_t serial,
+                  uint32_t max_retries = 3) {
     fields f;
     f.set("method", mp_str(method))
         .set("context", mp_nil)
@@ -81,7 +89,7 @@ TEST_F(TsigServers, NotifyNeedsTheKeyAndSignedAnswersAreChecked) {
         .set("destination", mp_str(s.destination()))
         .set("timeout", mp_f64(cast_timeout))
         .set("retry_interval", mp_f64(cast_retry_interval))
-        .set("max_retries", mp_int(3))
+        .set("max_retries", mp_int(max_retries))
         .set("want_status", mp_true);
     if (!key.empty())
       f.set("tsig_key", mp_str(key));
@@ -109,6 +117,12 @@ TEST_F(TsigServers, NotifyNeedsTheKeyAndSignedAnswersAreChecked) {
     r = cast("poll_for_serial_number", s, key, 2);
     EXPECT_EQ(r.status, "SUCCESS") << s.describe() << ": " << r.detail;
     EXPECT_EQ(r.actual_serial, 2u) << s.describe();
+    if (s.kind() == server_kind::bind) {
+      // Unsigned, BIND refuses it (allow-query { key ...; }).
+      r = cast("poll_for_serial_number", s, "", 2, 0);
+      EXPECT_EQ(r.status, "ERROR") << s.describe();
+      EXPECT_EQ(r.detail, "rcode REFUSED") << s.describe();
+    }
   }
   EXPECT_EQ(
       it::metric_value(md.scrape(),

@@ -57,8 +57,10 @@ const char* ldns_alg(tsig_algorithm a) {
 bytes ldns_signed_reply(const bytes& query, const tsig_key& key,
                         uint8_t rcode = 0) {
   pkt_ptr q = ldns_parse(query);
-  ldns_rdf* query_mac = ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(q.get()), 3));
+  ldns_rr* query_tsig = ldns_pkt_tsig(q.get());
+  ldns_rdf* query_mac = ldns_rdf_clone(ldns_rr_rdf(query_tsig, 3));
   ldns_pkt_set_tsig(q.get(), nullptr); // the reply starts unsigned
+  ldns_rr_free(query_tsig);
   ldns_pkt_set_arcount(q.get(), 0);
   ldns_pkt_set_qr(q.get(), true);
   ldns_pkt_set_aa(q.get(), true);
