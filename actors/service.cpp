@@ -44,6 +44,7 @@ service start_service(caf::actor_system& sys, const settings& s) {
   zmq_bridge_options zo;
   zo.endpoint = s.endpoint;
   zo.max_in_flight = s.max_in_flight;
+  zo.max_queued_per_pool_manager = s.max_queued_per_pool_manager;
   zo.hwm = s.zmq_hwm;
   zo.linger = std::chrono::duration_cast<std::chrono::milliseconds>(s.linger);
   zo.allowed = allowed_destinations(s);

@@ -243,6 +243,11 @@ std::vector<std::string> validate(const settings& s) {
     bad("source-v4", "not an IPv4 address: '" + s.source_v4 + "'");
   if (!is_ip(s.source_v6, AF_INET6))
     bad("source-v6", "not an IPv6 address: '" + s.source_v6 + "'");
+  if (s.max_queued_per_pool_manager < 1 ||
+      s.max_queued_per_pool_manager > 100000000)
+    bad("max-queued-per-pool-manager",
+        "out of range 1..100000000: " +
+            std::to_string(s.max_queued_per_pool_manager));
   if (s.max_in_flight < 1 || s.max_in_flight > 100000000)
     bad("max-in-flight",
         "out of range 1..100000000: " + std::to_string(s.max_in_flight));

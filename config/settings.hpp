@@ -28,6 +28,9 @@ struct settings {
   uint64_t max_in_flight = 100000;   ///< casts being worked on at once
   /// Queries outstanding to one destination (address and port); 0: no cap.
   uint64_t max_outstanding_per_destination = 500;
+  /// Casts read from one pool manager and waiting to start; past it, its
+  /// casts are answered `busy` at once.
+  uint64_t max_queued_per_pool_manager = 10000;
   uint64_t notify_rate = 0; ///< NOTIFYs per second per destination; 0: none
   uint64_t poll_rate = 0;   ///< SOA queries per second per destination
   /// DNS over TCP after a truncated reply: connections per destination,
@@ -75,7 +78,11 @@ void for_each_setting(Settings& s, F&& f) {
   f("source-v6", s.source_v6, "source address of IPv6 queries");
   f("ipv6", s.ipv6, "open IPv6 sockets");
   f("max-in-flight", s.max_in_flight,
-    "casts worked on at once; past it, casts wait in ZeroMQ");
+    "casts worked on at once for one pool manager (N pool managers with work "
+    "get max-in-flight/N each); past it, casts wait");
+  f("max-queued-per-pool-manager", s.max_queued_per_pool_manager,
+    "casts of one pool manager waiting to start; past it they are answered "
+    "busy at once (1..100000000)");
   f("max-outstanding-per-destination", s.max_outstanding_per_destination,
     "queries outstanding to one address and port; more wait in its queue "
     "(0: no cap)");

@@ -106,6 +106,12 @@ std::string finish_status(std::string reply_prefix, status st,
                           std::optional<uint32_t> serial,
                           std::string_view detail);
 
+/// finish_status with one key more, "error": `reason` (a refusal such as
+/// busy, which a pool manager's code and people both read).
+std::string finish_status_with_error(std::string reply_prefix, status st,
+                                     std::string_view detail,
+                                     std::string_view reason);
+
 /// Encodes {"method":"error","error":reason} (plus "request_id" when the
 /// raw msgpack bytes of one are given). For failures outside a decoded
 /// frame, such as "draining" or "frame too large".

@@ -109,6 +109,24 @@ std::string finish_status(std::string reply_prefix, status st,
   return reply_prefix;
 }
 
+std::string finish_status_with_error(std::string reply_prefix, status st,
+                                     std::string_view detail,
+                                     std::string_view reason) {
+  // The prefix starts with a fixmap header (at most 8 keys, status_prefix):
+  // one key more.
+  if (reply_prefix.empty() ||
+      (static_cast<uint8_t>(reply_prefix[0]) & 0xf0) != 0x80 ||
+      (static_cast<uint8_t>(reply_prefix[0]) & 0x0f) == 0x0f)
+    return encode_error(reason);
+  reply_prefix[0] = static_cast<char>(reply_prefix[0] + 1);
+  auto out = finish_status(std::move(reply_prefix), st, std::nullopt, detail);
+  string_stream stream{out};
+  packer pk(stream);
+  pack_str(pk, "error");
+  pack_str(pk, reason);
+  return out;
+}
+
 std::string encode_error(std::string_view reason,
                          std::string_view raw_request_id) {
   std::string buf;

@@ -228,6 +228,15 @@ std::string render(const registry& r) {
            "Casts refused because minidns was shutting down.");
   p.sample("", get(zmq.drain_refused));
 
+  p.family("minidns_casts_waiting", "gauge",
+           "Casts read and waiting to start, in the queues per pool "
+           "manager.");
+  p.sample("", get(zmq.queued));
+  p.family("minidns_casts_busy_total", "counter",
+           "Casts answered busy at once: their pool manager had "
+           "max-queued-per-pool-manager casts waiting.");
+  p.sample("", get(zmq.busy));
+
   p.family("minidns_notifies_coalesced_total", "counter",
            "NOTIFY casts coalesced with an identical one (zone, destination, "
            "key, transport): deferred to follow the one running (one more "

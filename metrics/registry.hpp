@@ -83,6 +83,8 @@ struct alignas(64) zmq_counters {
   std::atomic<uint64_t> drain_refused{0}; ///< casts refused while draining
   std::atomic<uint64_t> notify_deferred{0}; ///< NOTIFYs waiting to follow one
   std::atomic<uint64_t> notify_merged{0};   ///< NOTIFYs merged, none sent
+  std::atomic<uint64_t> busy{0};            ///< casts answered busy: queue full
+  std::atomic<uint64_t> queued{0};          ///< gauge: casts read, not started
   std::atomic<uint64_t> refused{0};         ///< connections refused
   std::atomic<int64_t> connected{0};        ///< gauge: connections open
   std::atomic<uint64_t> held{0};            ///< gauge: replies held now

@@ -33,8 +33,13 @@ namespace minidns {
 /// Settings of the ZeroMQ side.
 struct zmq_bridge_options {
   std::string endpoint = "tcp://127.0.0.1:5358";
-  uint64_t max_in_flight = 100000; ///< stop reading casts at this many
-  uint64_t hwm = 100000;           ///< ZeroMQ high-water marks
+  /// Requests one pool manager alone may have running; with N pool
+  /// managers with work, each may have max_in_flight / N (so the total may
+  /// reach up to twice this while an early one drains).
+  uint64_t max_in_flight = 100000;
+  /// Casts of one pool manager read and waiting to start; past it: busy.
+  uint64_t max_queued_per_pool_manager = 10000;
+  uint64_t hwm = 100000; ///< ZeroMQ high-water marks
   std::chrono::milliseconds linger{2000};
   net::prefix_list allowed; ///< destinations casts may aim at
   /// Destinations asked over TCP when a cast does not name a transport.

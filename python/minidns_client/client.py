@@ -339,6 +339,12 @@ class Client:
             return
         if p is None or msg.get("method") != "update_status":
             return  # a late status of a poll that was sent elsewhere too
+        if (msg.get("detail") == "busy" and not p.chosen and self._failover
+                and self._pick(set(p.tried)) is not None):
+            # That instance has too much of ours waiting: try another.
+            self._pending[rid] = p
+            self._reissue(rid, "busy")
+            return
         p.future.set_result(make_status(msg, instance, p.tried))
 
     def _on_event(self, instance: int) -> None:

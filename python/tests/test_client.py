@@ -125,6 +125,31 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(b.metric(notify), 3)
         self.assertTrue(all(op == 4 for op, _ in self.responder.queries))
 
+    def test_busy_polls_move_to_another_instance(self):
+        # Instance 0 runs one cast and queues one: a third is busy.
+        a = self.daemon("--minidns.max-in-flight=1",
+                        "--minidns.max-queued-per-pool-manager=1")
+        b = self.daemon()
+        self.responder.silent.add("stuck.test.")
+        self.responder.serials["ok.test."] = 4
+        with Client([a.endpoint, b.endpoint]) as c:
+            self.assertTrue(c.wait_connected(WAIT))
+            stuck = [c.poll("stuck.test.", 1, self.responder.destination,
+                            timeout=5, max_retries=0, instance=0)
+                     for _ in range(2)]
+            self.assertTrue(self.responder.wait_for_count(1))
+            # Round-robin sends one of these to instance 0: busy there, it
+            # moves to instance 1.
+            oks = [c.poll("ok.test.", 4, self.responder.destination,
+                          max_retries=0) for _ in range(2)]
+            statuses = [f.result(WAIT) for f in oks]
+            for st in statuses:
+                self.assertTrue(st.ok, st)
+                self.assertEqual(st.instance, 1)
+            self.assertIn([0, 1], [st.tried for st in statuses])
+            self.assertEqual(a.metric("minidns_casts_busy_total"), 1)
+            del stuck
+
     def test_curve_keys(self):
         tmp = tempfile.mkdtemp()
         server_pub, server_sec = generate_keys()

@@ -335,15 +335,16 @@ TEST_F(UdpIo, TimerLagShowsAfterALateFiringAndClearsOnceItCatchesUp) {
         }};
       },
       port);
-  // The blocker's 1 ms timer fires first, and its actor holds the UDP
-  // thread 120 ms: the probe's 30 ms timer fires at least 90 ms late. (Both
-  // would fire in one turn, with no lag to see, only if the thread woke
-  // 30 ms late for the first: with 5 ms that happened on a loaded CI
-  // machine.)
-  port->query(caf::actor_cast<caf::strong_actor_ptr>(blocker(120ms)),
-              make_query(1, server.port, 1ms, 1));
+  // The probe's query goes first, with a 30 ms timer; the blocker's 1 ms
+  // timer fires before it, and its actor holds the UDP thread 200 ms: the
+  // probe's timer fires over 100 ms late, unless this thread stalled 29 ms
+  // between the two calls. (With the blocker first, a stall let the UDP
+  // thread take the probe only after the blocker ran: a loaded CI machine
+  // saw a lag of 4 ms.)
   port->query(caf::actor_cast<caf::strong_actor_ptr>(probe),
               make_query(1, server.port, 30ms, 2));
+  port->query(caf::actor_cast<caf::strong_actor_ptr>(blocker(200ms)),
+              make_query(1, server.port, 1ms, 1));
   int64_t lag_at_firing = -1;
   self->receive([&](int64_t lag) { lag_at_firing = lag; },
                 caf::after(std::chrono::seconds(5)) >> [] {});
