@@ -104,16 +104,7 @@ void zmq_bridge_loop::take_cast(std::string peer, clock::time_point now) {
   bool poll = c.kind == messages::method::poll_for_serial_number;
   if (drain_.refusing()) {
     metrics::add(m_.zmq.drain_refused);
-    router_.route(std::move(peer),
-                  c.wants_status
-                      ? messages::finish_status(std::move(c.reply_prefix),
-                                                messages::status::error,
-                                                std::nullopt, "shutdown")
-                      : messages::encode_error(
-                            "draining: minidns is shutting down; the cast "
-                            "was not carried out",
-                            c.request_id),
-                  now);
+    refuse_draining(std::move(peer), std::move(c), now);
     return;
   }
   metrics::add(m_.casts[poll ? 1 : 0]);
@@ -143,17 +134,22 @@ void zmq_bridge_loop::busy(std::string peer, messages::cast c,
 void zmq_bridge_loop::refuse_queued(clock::time_point now) {
   intake_.take_all([&](const std::string& peer, messages::cast c) {
     metrics::add(m_.zmq.drain_refused);
-    router_.route(peer,
-                  c.wants_status
-                      ? messages::finish_status(std::move(c.reply_prefix),
-                                                messages::status::error,
-                                                std::nullopt, "shutdown")
-                      : messages::encode_error(
-                            "draining: minidns is shutting down; the cast "
-                            "was not carried out",
-                            c.request_id),
-                  now);
+    refuse_draining(peer, std::move(c), now);
   });
+}
+
+void zmq_bridge_loop::refuse_draining(std::string peer, messages::cast c,
+                                      clock::time_point now) {
+  router_.route(std::move(peer),
+                c.wants_status
+                    ? messages::finish_status(std::move(c.reply_prefix),
+                                              messages::status::error,
+                                              std::nullopt, "shutdown")
+                    : messages::encode_error(
+                          "draining: minidns is shutting down; the cast "
+                          "was not carried out",
+                          c.request_id),
+                now);
 }
 
 void zmq_bridge_loop::start_ready() {

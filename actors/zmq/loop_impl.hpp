@@ -287,6 +287,11 @@ private:
   /// that come now.
   void refuse_queued(clock::time_point now);
 
+  /// Refuses cast `c` from `peer` because minidns is shutting down: a
+  /// status with detail shutdown, or an error for a notify.
+  void refuse_draining(std::string peer, messages::cast c,
+                       clock::time_point now);
+
   /// Starts queued casts round-robin across pool managers while there is
   /// room: below max-in-flight in all, or below its share for a pool
   /// manager (max-in-flight / pool managers with work), so that one pool

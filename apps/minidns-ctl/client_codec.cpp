@@ -149,7 +149,7 @@ std::string encode_cast(method m, std::string_view zone_name,
                         std::string_view destination, double timeout,
                         double retry_interval, uint32_t max_retries,
                         std::string_view raw_context,
-                        std::string_view raw_request_id) {
+                        std::string_view raw_request_id, const soa_hint* soa) {
   std::string err;
   if (!raw_context.empty() && !is_one_value(raw_context, err))
     throw std::invalid_argument("encode_cast: raw_context: " + err);
@@ -167,12 +167,28 @@ std::string encode_cast(method m, std::string_view zone_name,
   else
     pack_raw(buf, raw_context);
   pack_str(pk, key_domain);
-  pk.pack_map(serial ? 2 : 1);
+  pk.pack_map(1 + (serial ? 1 : 0) + (soa ? 1 : 0));
   pack_str(pk, "name");
   pack_str(pk, zone_name);
   if (serial) {
     pack_str(pk, "serial");
     pk.pack_uint32(*serial);
+  }
+  if (soa) {
+    pack_str(pk, "soa");
+    pk.pack_map(8);
+    pack_str(pk, "mname");
+    pack_str(pk, soa->mname);
+    pack_str(pk, "rname");
+    pack_str(pk, soa->rname);
+    const std::pair<const char*, uint32_t> numbers[] = {
+        {"serial", soa->serial},   {"refresh", soa->refresh},
+        {"retry", soa->retry},     {"expire", soa->expire},
+        {"minimum", soa->minimum}, {"ttl", soa->ttl}};
+    for (const auto& [key, v] : numbers) {
+      pack_str(pk, key);
+      pk.pack_uint32(v);
+    }
   }
   pack_str(pk, key_destination);
   pack_str(pk, destination);

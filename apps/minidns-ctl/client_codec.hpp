@@ -20,12 +20,20 @@ namespace minidns::messages {
 /// `raw_request_id` are msgpack bytes copied verbatim (context is nil when
 /// empty; request_id is left out when empty); throws std::invalid_argument
 /// unless each non-empty one is exactly one well-formed msgpack value.
+/// A zone's SOA for a notify's `domain.soa` (the NOTIFY's answer section).
+struct soa_hint {
+  std::string mname, rname;
+  uint32_t serial = 0, refresh = 0, retry = 0, expire = 0, minimum = 0, ttl = 0;
+};
+
+/// ... With `soa`, `domain` carries it as `soa`.
 std::string encode_cast(method m, std::string_view zone_name,
                         std::optional<uint32_t> serial,
                         std::string_view destination, double timeout,
                         double retry_interval, uint32_t max_retries,
                         std::string_view raw_context = {},
-                        std::string_view raw_request_id = {});
+                        std::string_view raw_request_id = {},
+                        const soa_hint* soa = nullptr);
 
 /// A reply frame from minidns, as read by minidns-ctl and tests. Strings are
 /// empty and `actual_serial` unset when the key is absent or nil; `raw_*`

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 namespace minidns::ctl {
 namespace {
@@ -83,6 +84,35 @@ uint32_t uint32_arg(std::string_view name, std::string_view value) {
     throw usage_error(std::string(name) +
                       ": not an integer in 0..4294967295: " + quote_arg(value));
   return static_cast<uint32_t>(*v);
+}
+
+messages::soa_hint soa_arg(std::string_view name, std::string_view value) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char ch : value) {
+    if (ch == ' ' || ch == '\t') {
+      if (!word.empty())
+        words.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += ch;
+    }
+  }
+  if (!word.empty())
+    words.push_back(std::move(word));
+  if (words.size() != 8)
+    throw usage_error(std::string(name) +
+                      ": expected 'MNAME RNAME SERIAL REFRESH RETRY EXPIRE "
+                      "MINIMUM TTL', got " +
+                      quote_arg(value));
+  messages::soa_hint soa;
+  soa.mname = words[0];
+  soa.rname = words[1];
+  uint32_t* numbers[] = {&soa.serial, &soa.refresh, &soa.retry,
+                         &soa.expire, &soa.minimum, &soa.ttl};
+  for (size_t i = 0; i < 6; ++i)
+    *numbers[i] = uint32_arg(name, words[2 + i]);
+  return soa;
 }
 
 std::string format_seconds(double s) {

@@ -3,6 +3,7 @@
 /// cast to send looks like, and reading and quoting arguments (from the
 /// command line or a batch line).
 
+#include "apps/minidns-ctl/client_codec.hpp"
 #include "messages/cast.hpp"
 
 #include <cstdint>
@@ -40,6 +41,8 @@ struct cast_params {
   bool want_status = false;
   /// The name of a TSIG key minidns knows (`tsig_key`); unset: not sent.
   std::optional<std::string> tsig_key;
+  /// Notifies: the zone's SOA for `domain.soa`; unset: not sent.
+  std::optional<messages::soa_hint> soa;
 };
 
 /// One cast to send, as the user wrote it.
@@ -78,6 +81,11 @@ std::string transport_arg(std::string_view name, std::string_view value);
 /// An integer in 0..4294967295 (SERIAL, --max-retries). Throws usage_error
 /// naming `name`.
 uint32_t uint32_arg(std::string_view name, std::string_view value);
+
+/// --soa: "MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM TTL" (the SOA's
+/// fields in zone file order, then its TTL). Throws usage_error naming
+/// `name`.
+messages::soa_hint soa_arg(std::string_view name, std::string_view value);
 
 /// Seconds for people: at most 3 decimals, no trailing zeros.
 std::string format_seconds(double s);

@@ -199,6 +199,11 @@ void declare_options(CLI::App& app, options& opt, CLI::Option*& positional) {
       [&](std::string_view name, const std::string& v) {
         opt.params.transport = transport_arg(name, v);
       });
+  add("--soa", "'MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM TTL'",
+      "notifies: the zone's new SOA, sent in the\nNOTIFY (RFC 1996 3.7)",
+      [&](std::string_view name, const std::string& v) {
+        opt.params.soa = soa_arg(name, v);
+      });
   add("--tsig-key", "NAME",
       "sign the queries with this key of minidns's\n"
       "minidns.tsig-keys-file (the secret stays there)",

@@ -269,7 +269,10 @@ private:
       frame_ = msg::encode_cast(
           next_->kind, next_->zone, next_->serial, next_->destination,
           next_->params.timeout, next_->params.retry_interval,
-          next_->params.max_retries, tool_context(), ledger_.next_request_id());
+          next_->params.max_retries, tool_context(), ledger_.next_request_id(),
+          next_->kind == msg::method::notify_zone_changed && next_->params.soa
+              ? &*next_->params.soa
+              : nullptr);
       add_optional_fields(frame_, next_->params);
     }
     if (!sock_.send(zmq::buffer(frame_), zmq::send_flags::dontwait))

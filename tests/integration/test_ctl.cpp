@@ -342,6 +342,23 @@ TEST_F(Ctl, DelayAndTransportAreSentOnlyWhenGiven) {
   EXPECT_EQ(as_double(whole["delay"]), 3600.0);
   EXPECT_EQ(whole.count("transport"), 0u);
 
+  auto hinted = catch_cast(
+      {"--soa=ns1.ctl.test. admin.ctl.test. 7 3600 600 86400 300 900"});
+  auto domain =
+      hinted.count("domain")
+          ? msgpack::unpack(hinted["domain"].data(), hinted["domain"].size())
+          : msgpack::object_handle();
+  ASSERT_TRUE(hinted.count("domain"));
+  auto d = domain.get().as<std::map<std::string, msgpack::object>>();
+  ASSERT_EQ(d.count("soa"), 1u);
+  auto soa = d["soa"].as<std::map<std::string, msgpack::object>>();
+  EXPECT_EQ(soa["mname"].as<std::string>(), "ns1.ctl.test.");
+  EXPECT_EQ(soa["rname"].as<std::string>(), "admin.ctl.test.");
+  EXPECT_EQ(soa["serial"].as<uint32_t>(), 7u);
+  EXPECT_EQ(soa["minimum"].as<uint32_t>(), 300u);
+  EXPECT_EQ(soa["ttl"].as<uint32_t>(), 900u);
+  EXPECT_EQ(soa.size(), 8u);
+
   EXPECT_EQ(plain.count("tsig_key"), 0u);
   auto keyed = catch_cast({"--tsig-key=pm-key"});
   ASSERT_EQ(keyed.count("tsig_key"), 1u);

@@ -120,6 +120,25 @@ run_polls(it::pool_manager& pm, const std::vector<poll_case>& polls,
   return replies;
 }
 
+/// Counts the replies that are SUCCESS with `serial`; reports the first
+/// few others as test failures.
+inline size_t
+count_successes(const std::vector<std::optional<messages::reply>>& replies,
+                uint32_t serial) {
+  size_t success = 0;
+  for (size_t k = 0; k < replies.size(); ++k) {
+    const auto& r = replies[k];
+    if (r && r->status == "SUCCESS" && r->actual_serial == serial) {
+      ++success;
+      continue;
+    }
+    if (k - success <= 10)
+      ADD_FAILURE() << "poll " << k << ": "
+                    << (r ? r->status + " " + r->detail : "no reply");
+  }
+  return success;
+}
+
 /// Checks one poll's reply.
 inline void expect_status(const std::optional<messages::reply>& r,
                           const std::string& status,

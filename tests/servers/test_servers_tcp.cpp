@@ -31,18 +31,7 @@ TEST_F(Truncation, RateLimitedPollsAreAskedAgainOverTcpAndSucceed) {
   std::vector<poll_case> polls(1000,
                                poll_case{"rrl.test.", 7, nsd.destination(), 0});
   auto replies = run_polls(pm, polls, milliseconds(120000));
-  size_t success = 0;
-  for (size_t k = 0; k < replies.size(); ++k) {
-    const auto& r = replies[k];
-    if (r && r->status == "SUCCESS" && r->actual_serial == 7u) {
-      ++success;
-      continue;
-    }
-    if (k - success <= 10)
-      ADD_FAILURE() << "poll " << k << ": "
-                    << (r ? r->status + " " + r->detail : "no reply");
-  }
-  EXPECT_EQ(success, polls.size());
+  EXPECT_EQ(count_successes(replies, 7), polls.size());
   // The rate limit did bite, and TCP answered what it truncated.
   auto page = md.scrape();
   EXPECT_GT(it::metric_value(page, "minidns_dns_tcp_queries_total"), 100)
