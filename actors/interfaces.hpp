@@ -22,7 +22,9 @@ using request_actor = caf::typed_actor<
     // The pause after attempt N is over: send attempt N + 1.
     caf::reacts_to<retry_atom, uint32_t>,
     // End now with ERROR "shutdown" (the drain timeout expired).
-    caf::reacts_to<shutdown_atom>>;
+    caf::reacts_to<shutdown_atom>,
+    // End now with ERROR "cancelled" (a cancel, or its pool poll decided).
+    caf::reacts_to<cancel_atom>>;
 
 /// The UDP I/O actor: owns the UDP thread, which holds every DNS socket
 /// and every request's timers (requests reach it through query_port).

@@ -12,6 +12,7 @@
 
 #include <caf/fwd.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace minidns {
@@ -55,10 +56,16 @@ public:
   virtual int64_t timer_lag_ns() const { return 0; }
 };
 
-/// How a request ended: what NOTIFY casts merged into it are told.
+/// How a request ended: what NOTIFY casts merged into it are told, and
+/// what a pool poll counts.
 struct request_end {
   bool success = false;
   net::detail detail = net::detail::other;
+  /// Polls: the last serial seen.
+  std::optional<uint32_t> serial;
+  /// Why its last attempt failed (pending: none did), for a request ended
+  /// from outside (cancel).
+  net::detail last = net::detail::pending;
 };
 
 /// Where a request reports its end. Thread-safe; never blocks.

@@ -17,7 +17,7 @@ namespace {
 using self_ptr = request_actor::stateful_pointer<request_state>;
 
 bool is_poll(const request_state& st) {
-  return st.cast.kind == messages::method::poll_for_serial_number;
+  return messages::is_poll(st.cast.kind);
 }
 
 size_t method_index(const request_state& st) {
@@ -78,6 +78,9 @@ std::string describe(const request_state& st) {
 
 void send_attempt(self_ptr self) {
   auto& st = self->state;
+  // Decided elsewhere: the cancel that ends this request is on its way.
+  if (st.stop && st.stop->load(std::memory_order_acquire))
+    return;
   ++st.attempt;
   st.outstanding = true;
   dns_query q;
@@ -109,7 +112,8 @@ void end(self_ptr self, std::string frame, bool success, net::detail detail) {
                                     st.started)
           .count());
   st.udp->release(st.token);
-  st.sink->done(st.token, std::move(frame), request_end{success, detail});
+  st.sink->done(st.token, std::move(frame),
+                request_end{success, detail, st.last_serial, st.last_detail});
   self->quit();
 }
 
@@ -125,6 +129,8 @@ void finish(self_ptr self, messages::status status, net::detail detail) {
   // Logged once the request has ended (the state lives until this handler
   // returns): whoever reads a request's last line may rely on its end.
   uint64_t skipped = 0;
+  if (detail == net::detail::cancelled)
+    return; // asked for: the cancel is logged once for all it ended
   if (is_poll(st)) {
     if (status == messages::status::error) {
       if (failure_lines.take(skipped))
@@ -209,7 +215,7 @@ void on_notify_answer(self_ptr self, uint32_t attempt,
 void on_poll_answer(self_ptr self, uint32_t attempt,
                     const net::reply_info& info) {
   auto& st = self->state;
-  auto outcome = net::classify_poll(info, st.cast.serial);
+  auto outcome = net::classify_for(info, st.cast.goal, st.cast.serial);
   if (outcome.has_serial)
     st.last_serial = outcome.serial;
   if (outcome.verdict == net::poll_verdict::reached) {
@@ -225,8 +231,10 @@ void on_poll_answer(self_ptr self, uint32_t attempt,
 
 /// Fills the state of a request that has not run yet.
 void init(request_state& st, uint64_t token, messages::cast cast,
-          std::shared_ptr<query_port> udp, std::shared_ptr<status_port> sink) {
+          std::shared_ptr<query_port> udp, std::shared_ptr<status_port> sink,
+          std::shared_ptr<const std::atomic<bool>> stop) {
   st.token = token;
+  st.stop = std::move(stop);
   st.cast = std::move(cast);
   st.udp = std::move(udp);
   st.sink = std::move(sink);
@@ -275,6 +283,9 @@ request_actor::behavior_type handlers(self_ptr self) {
       [=](shutdown_atom) {
         finish(self, messages::status::error, net::detail::shutdown);
       },
+      [=](cancel_atom) {
+        finish(self, messages::status::error, net::detail::cancelled);
+      },
   };
 }
 
@@ -298,14 +309,16 @@ public:
 request_actor start_request(caf::actor_system& sys, uint64_t token,
                             messages::cast cast,
                             std::shared_ptr<query_port> udp,
-                            std::shared_ptr<status_port> sink) {
+                            std::shared_ptr<status_port> sink,
+                            std::shared_ptr<const std::atomic<bool>> stop) {
   auto handle = sys.spawn<started_request, caf::lazy_init>();
   // The actor does not run before its first message, and none can come
   // before attempt 1 (or its delay) is handed over below: until then its
   // state is this thread's.
   auto self = static_cast<started_request*>(
       caf::actor_cast<caf::abstract_actor*>(handle));
-  init(self->state, token, std::move(cast), std::move(udp), std::move(sink));
+  init(self->state, token, std::move(cast), std::move(udp), std::move(sink),
+       std::move(stop));
   next_attempt_after(self, self->state.cast.delay); // `delay`: 0 by default
   return handle;
 }

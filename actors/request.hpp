@@ -21,6 +21,7 @@
 #include "messages/cast.hpp"
 #include "net/detail.hpp"
 
+#include <atomic>
 #include <caf/typed_event_based_actor.hpp>
 #include <chrono>
 #include <cstdint>
@@ -39,8 +40,12 @@ struct request_state {
   uint32_t attempt = 0;                ///< the current attempt, 1-based
   bool outstanding = false;            ///< the current attempt awaits its reply
   std::optional<uint32_t> last_serial; ///< polls: the last serial seen
-  /// Why the last attempt failed.
-  net::detail last_detail = net::detail::timeout;
+  /// Why the last attempt failed (pending: none has yet).
+  net::detail last_detail = net::detail::pending;
+  /// Set by whoever started the request when its outcome no longer matters
+  /// (its pool poll is decided): no query leaves after that. Null for
+  /// most.
+  std::shared_ptr<const std::atomic<bool>> stop;
   std::chrono::steady_clock::time_point started; ///< for the duration metric
   static inline const char* name = "request";
 };
@@ -53,9 +58,11 @@ struct request_state {
 /// goes out timeout + retry_interval after attempt k when it got no
 /// answer, or retry_interval after an answer that did not settle the
 /// request. Ends after the last attempt times out or is answered.
+/// `stop`: see request_state::stop.
 request_actor start_request(caf::actor_system& sys, uint64_t token,
                             messages::cast cast,
                             std::shared_ptr<query_port> udp,
-                            std::shared_ptr<status_port> sink);
+                            std::shared_ptr<status_port> sink,
+                            std::shared_ptr<const std::atomic<bool>> stop = {});
 
 } // namespace minidns

@@ -25,7 +25,11 @@ int run_notify(const options& o) {
   daemon_runner runner(o.daemon);
   auto n = o.count.value_or(300000);
   auto window = o.window;
-  auto zones = static_cast<unsigned>(o.zones);
+  // Identical NOTIFYs in flight at once are coalesced (one follows the
+  // other), which is not what this row measures: a zone comes back only
+  // after ten windows of others.
+  auto zones = static_cast<unsigned>(
+      std::max<uint64_t>(o.zones, uint64_t{10} * o.window));
   double timeout = o.timeout.value_or(2);
   auto retries = static_cast<uint32_t>(o.max_retries);
   double limit = o.time_limit.value_or(120);

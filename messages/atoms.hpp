@@ -15,6 +15,7 @@ using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 /// ZeroMQ thread -> request: end now, the service is shutting down.
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 /// main -> bridge: SIGTERM or SIGINT; stop taking work and drain.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 /// main -> udp_io: the service is done; stop the UDP thread.

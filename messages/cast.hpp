@@ -10,18 +10,32 @@
 #include "net/endpoint.hpp"
 #include "net/prefix.hpp"
 #include "net/tsig.hpp"
+#include "net/verdict.hpp"
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace minidns::messages {
 
-/// The two casts.
-enum class method : uint8_t { notify_zone_changed, poll_for_serial_number };
+/// What a frame asks for.
+enum class method : uint8_t {
+  notify_zone_changed,
+  poll_for_serial_number,
+  get_serial_number, ///< a poll with no expected serial (poll_goal::any_serial)
+  cancel,            ///< ends the running casts with a request_id
+};
+
+/// Whether casts of kind `m` query the SOA and end with a status (the
+/// polls, get_serial_number included).
+constexpr bool is_poll(method m) noexcept {
+  return m == method::poll_for_serial_number || m == method::get_serial_number;
+}
 
 /// Upper bounds on the numeric fields; larger values are refused as out of
 /// range (documented in docs/protocol.md).
@@ -33,13 +47,27 @@ inline constexpr double max_delay_seconds = 3600;
 inline constexpr size_t max_frame_size = size_t{64} * 1024;
 /// Most entries (array elements or map pairs) in any one msgpack container
 /// of a frame; larger containers are refused.
-inline constexpr size_t max_container_entries = 256;
+inline constexpr size_t max_container_entries = 1024;
+/// Most destinations in one poll's `destinations`.
+inline constexpr size_t max_destinations = 1000;
 /// Deepest nesting of containers in a frame, counting the cast map itself.
 inline constexpr size_t max_nesting_depth = 16;
 
+/// A poll across several destinations (`destinations`): each runs as a
+/// request of its own, and one status tells how many reached the goal.
+struct pool_spec {
+  std::vector<net::endpoint> destinations; ///< parsed, no duplicates
+  /// Each destination as the cast wrote it (raw msgpack), for the reply.
+  std::vector<std::string> raw;
+  /// `threshold_percentage`, 1..100.
+  uint8_t threshold = 100;
+};
+
 /// A validated cast, ready to become a request.
 struct cast {
-  method kind = method::notify_zone_changed; ///< which of the two
+  method kind = method::notify_zone_changed; ///< what it asks for
+  /// Polls: what ends them (`expect`, or get_serial_number).
+  net::poll_goal goal = net::poll_goal::serial;
   std::string zone_wire;     ///< domain.name, uncompressed wire format
   uint32_t serial = 0;       ///< domain.serial (polls only)
   net::endpoint destination; ///< parsed destination, port 53 by default
@@ -70,8 +98,11 @@ struct cast {
   /// finish_status appends the rest.
   std::string reply_prefix;
   /// The raw msgpack bytes of "request_id", empty when absent (for error
-  /// replies to notifies, e.g. while draining).
+  /// replies to notifies, e.g. while draining, and for cancel).
   std::string request_id;
+  /// Polls with `destinations`: the list and threshold (`destination` is
+  /// then unset); null for a cast with one destination.
+  std::unique_ptr<pool_spec> pool;
 };
 
 /// The result of decoding one frame.
@@ -97,6 +128,13 @@ decode_result decode_cast(const void* data, size_t size,
                           const net::prefix_list* allowed = nullptr,
                           const net::tsig_keyring* keys = nullptr) noexcept;
 
+/// The start of a pool poll's update_status (cast::reply_prefix when
+/// `pool` is set): the map header, "method", "context", "domain" and, when
+/// given, "request_id". finish_pool_status appends the rest.
+std::string pool_status_prefix(std::string_view context,
+                               std::string_view domain,
+                               std::optional<std::string_view> request_id);
+
 /// Final status of a poll.
 enum class status : uint8_t { success, error };
 
@@ -111,6 +149,24 @@ std::string finish_status(std::string reply_prefix, status st,
 std::string finish_status_with_error(std::string reply_prefix, status st,
                                      std::string_view detail,
                                      std::string_view reason);
+
+/// One destination's line in a pool poll's status.
+struct destination_status {
+  std::string_view raw_destination; ///< as the cast wrote it (msgpack)
+  std::string_view status;          ///< "SUCCESS", "ERROR" or "PENDING"
+  std::optional<uint32_t> serial;   ///< the last serial it answered with
+  std::string_view detail;
+};
+
+/// Completes a pool poll's reply (pool_status_prefix): "status",
+/// "actual_serial", "detail" and "destinations", one map per destination.
+std::string finish_pool_status(std::string reply_prefix, status st,
+                               std::optional<uint32_t> serial,
+                               std::string_view detail,
+                               const std::vector<destination_status>& each);
+
+/// Encodes {"method":"cancelled","request_id":raw,"count":count}.
+std::string encode_cancelled(std::string_view raw_request_id, uint64_t count);
 
 /// Encodes {"method":"error","error":reason} (plus "request_id" when the
 /// raw msgpack bytes of one are given). For failures outside a decoded

@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 namespace minidns::messages {
 namespace {
@@ -137,6 +138,64 @@ std::string soa_rdata(const msgpack::object& soa) {
   return out;
 }
 
+[[noreturn]] void fail_as(invalid_field field, std::string message) {
+  throw field_error{std::move(message), field};
+}
+
+/// `destinations`: 1 to max_destinations distinct destinations, each
+/// written like `destination`.
+std::unique_ptr<pool_spec> read_destinations(const msgpack::object& list,
+                                             const net::prefix_list* allowed) {
+  const std::string name(key_destinations);
+  if (list.type != msgpack::type::ARRAY)
+    fail(name, "must be a list of destinations");
+  const auto n = list.via.array.size;
+  if (n == 0 || n > max_destinations)
+    fail(name, "must list 1 to " + std::to_string(max_destinations) +
+                   " destinations, got " + std::to_string(n));
+  auto pool = std::make_unique<pool_spec>();
+  pool->destinations.reserve(n);
+  pool->raw.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const auto& o = list.via.array.ptr[i];
+    auto at = name + "[" + std::to_string(i) + "]: ";
+    if (o.type != msgpack::type::STR)
+      fail_as(invalid_field::destinations, at + "must be a string");
+    std::string err;
+    auto ep = net::parse_destination(str_of(o), err);
+    if (!ep)
+      fail_as(invalid_field::destinations,
+              at + (err.empty() ? "invalid address" : err));
+    if (allowed != nullptr && !allowed->allows(*ep))
+      fail_as(invalid_field::destinations,
+              at + ep->to_string() + " is not in minidns.allow-destinations");
+    pool->destinations.push_back(*ep);
+    std::string raw;
+    string_stream stream{raw};
+    packer pk(stream);
+    pack_str(pk, str_of(o));
+    pool->raw.push_back(std::move(raw));
+  }
+  // Duplicates: the same address and port, however written.
+  std::vector<uint32_t> order(n);
+  for (uint32_t i = 0; i < n; ++i)
+    order[i] = i;
+  const auto& d = pool->destinations;
+  auto key = [&d](uint32_t i) {
+    return std::make_tuple(d[i].v6, d[i].addr, d[i].port);
+  };
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return key(a) < key(b) || (key(a) == key(b) && a < b);
+  });
+  for (uint32_t i = 1; i < n; ++i)
+    if (d[order[i]] == d[order[i - 1]])
+      fail_as(invalid_field::destinations,
+              name + "[" + std::to_string(order[i]) +
+                  "]: " + d[order[i]].to_string() + " duplicates " + name +
+                  "[" + std::to_string(order[i - 1]) + "]");
+  return pool;
+}
+
 /// Everything decode_cast learns before failing or succeeding.
 struct decode_state {
   bool is_poll = false;
@@ -167,8 +226,9 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
 
   // Decide how the error reply looks before anything can fail.
   const auto* method_o = object_for(key_method);
-  st.is_poll = method_o && method_o->type == msgpack::type::STR &&
-               str_of(*method_o) == name_poll;
+  st.is_poll =
+      method_o && method_o->type == msgpack::type::STR &&
+      (str_of(*method_o) == name_poll || str_of(*method_o) == name_get_serial);
   const auto* want_o = object_for(key_want_status);
   st.wants_status = st.is_poll || (want_o != nullptr &&
                                    want_o->type == msgpack::type::BOOLEAN &&
@@ -192,10 +252,28 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
     c.kind = method::notify_zone_changed;
   else if (str_of(m) == name_poll)
     c.kind = method::poll_for_serial_number;
+  else if (str_of(m) == name_get_serial)
+    c.kind = method::get_serial_number;
+  else if (str_of(m) == name_cancel)
+    c.kind = method::cancel;
   else
     fail(key_method, "unknown '" + printable(str_of(m)) + "'");
 
+  if (c.kind == method::cancel) {
+    // Nothing else counts: the casts it ends are named by request_id.
+    if (!t.request_id)
+      fail(key_request_id, "missing (cancel ends the casts that carry it)");
+    return c;
+  }
+
   require(key_context); // any value, nil included
+
+  // `expect` decides whether domain.serial is needed: read it first, check
+  // it in its place below.
+  const auto* expect_o = object_for(key_expect);
+  const bool absent = expect_o != nullptr &&
+                      expect_o->type == msgpack::type::STR &&
+                      str_of(*expect_o) == "absent";
 
   const auto& d = require(key_domain);
   if (d.type != msgpack::type::MAP)
@@ -228,7 +306,9 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
     if (const auto* soa = domain_field("soa"))
       c.soa_hint = soa_rdata(*soa);
 
-  if (c.kind == method::poll_for_serial_number) {
+  // A poll for a serial needs it; get_serial_number and a poll for absence
+  // ignore it.
+  if (c.kind == method::poll_for_serial_number && !absent) {
     const auto* serial = domain_field("serial");
     if (!serial)
       fail("domain.serial", "missing");
@@ -239,17 +319,26 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
     c.serial = static_cast<uint32_t>(v);
   }
 
-  const auto& dest = require(key_destination);
-  if (dest.type != msgpack::type::STR)
-    fail(key_destination, "must be a string");
-  err.clear();
-  auto ep = net::parse_destination(str_of(dest), err);
-  if (!ep)
-    fail(key_destination, err.empty() ? "invalid address" : err);
-  if (allowed != nullptr && !allowed->allows(*ep))
-    fail(key_destination,
-         ep->to_string() + " is not in minidns.allow-destinations");
-  c.destination = *ep;
+  const auto* many = object_for(key_destinations);
+  if (many != nullptr) {
+    if (object_for(key_destination) != nullptr)
+      fail(key_destinations, "give destination or destinations, not both");
+    if (!is_poll(c.kind))
+      fail(key_destinations, "only polls take a list of destinations");
+    c.pool = read_destinations(*many, allowed);
+  } else {
+    const auto& dest = require(key_destination);
+    if (dest.type != msgpack::type::STR)
+      fail(key_destination, "must be a string");
+    err.clear();
+    auto ep = net::parse_destination(str_of(dest), err);
+    if (!ep)
+      fail(key_destination, err.empty() ? "invalid address" : err);
+    if (allowed != nullptr && !allowed->allows(*ep))
+      fail(key_destination,
+           ep->to_string() + " is not in minidns.allow-destinations");
+    c.destination = *ep;
+  }
 
   double s = 0;
   if (auto why = read_seconds(require(key_timeout), s); !why.empty())
@@ -321,6 +410,35 @@ cast validate(const top_map& t, const msgpack::object& root, decode_state& st,
     else
       fail(key_transport, "expected \"udp\" or \"tcp\"");
   }
+
+  // Optional: how many of the destinations must reach the goal.
+  if (const auto* th = object_for(key_threshold)) {
+    if (!is_poll(c.kind))
+      fail(key_threshold, "only polls take a threshold");
+    uint64_t v = 0;
+    if (auto why = read_uint(*th, 100, v); !why.empty())
+      fail(key_threshold,
+           why == "must be an integer" ? why : "out of range 1..100");
+    if (v == 0)
+      fail(key_threshold, "out of range 1..100");
+    if (c.pool)
+      c.pool->threshold = static_cast<uint8_t>(v);
+  }
+
+  // Optional: what a poll waits for.
+  if (expect_o != nullptr) {
+    if (c.kind != method::poll_for_serial_number)
+      fail(key_expect, "only poll_for_serial_number takes expect");
+    if (expect_o->type != msgpack::type::STR)
+      fail(key_expect, "must be a string");
+    if (absent)
+      c.goal = net::poll_goal::absent;
+    else if (str_of(*expect_o) != "serial")
+      fail(key_expect, "unknown '" + printable(str_of(*expect_o)) +
+                           "' (expected \"serial\" or \"absent\")");
+  }
+  if (c.kind == method::get_serial_number)
+    c.goal = net::poll_goal::any_serial;
   return c;
 }
 
@@ -364,8 +482,9 @@ decode_result decode_impl(const uint8_t* p, size_t n,
     c.request_id = std::string(t.request_id.value_or(std::string_view{}));
     if (c.wants_status)
       c.reply_prefix =
-          status_prefix(*st.context, *st.domain, t.unique(key_destination)->raw,
-                        t.request_id);
+          c.pool ? pool_status_prefix(*st.context, *st.domain, t.request_id)
+                 : status_prefix(*st.context, *st.domain,
+                                 t.unique(key_destination)->raw, t.request_id);
     r.ok = std::move(c);
   } catch (const field_error& e) {
     r.error = ascii_safe(e.message);

@@ -28,16 +28,21 @@ enum class invalid_field : uint8_t {
   domain_soa, ///< domain.soa and its fields
   tsig_key,
   request_id,
+  destinations,
+  threshold_percentage,
+  expect,
   other, ///< an unknown key (duplicated), or an internal error
 };
 
 /// The names, in enum order, as the error messages spell the fields.
 inline constexpr std::string_view invalid_field_names[] = {
-    "frame",          "method",        "context",     "domain",
-    "domain.name",    "domain.serial", "destination", "timeout",
-    "retry_interval", "max_retries",   "delay",       "transport",
-    "want_status",    "domain.soa",    "tsig_key",    "request_id",
-    "other"};
+    "frame",       "method",       "context",
+    "domain",      "domain.name",  "domain.serial",
+    "destination", "timeout",      "retry_interval",
+    "max_retries", "delay",        "transport",
+    "want_status", "domain.soa",   "tsig_key",
+    "request_id",  "destinations", "threshold_percentage",
+    "expect",      "other"};
 
 /// How many there are.
 inline constexpr size_t invalid_field_count = std::size(invalid_field_names);

@@ -73,6 +73,68 @@ std::string status_prefix(std::string_view context, std::string_view domain,
   return build_prefix(keys, context, domain, destination, request_id);
 }
 
+std::string pool_status_prefix(std::string_view context,
+                               std::string_view domain,
+                               std::optional<std::string_view> request_id) {
+  // method, context, domain, status, actual_serial, detail, destinations.
+  const uint32_t keys = 7 + (request_id ? 1 : 0);
+  std::string buf;
+  string_stream stream{buf};
+  packer pk(stream);
+  pk.pack_map(keys);
+  pack_str(pk, key_method);
+  pack_str(pk, "update_status");
+  pack_str(pk, key_context);
+  pack_raw(buf, context);
+  pack_str(pk, key_domain);
+  pack_raw(buf, domain);
+  if (request_id) {
+    pack_str(pk, key_request_id);
+    pack_raw(buf, *request_id);
+  }
+  return buf;
+}
+
+std::string finish_pool_status(std::string reply_prefix, status st,
+                               std::optional<uint32_t> serial,
+                               std::string_view detail,
+                               const std::vector<destination_status>& each) {
+  auto out = finish_status(std::move(reply_prefix), st, serial, detail);
+  string_stream stream{out};
+  packer pk(stream);
+  pack_str(pk, key_destinations);
+  pk.pack_array(static_cast<uint32_t>(each.size()));
+  for (const auto& e : each) {
+    pk.pack_map(4);
+    pack_str(pk, key_destination);
+    pack_raw(out, e.raw_destination);
+    pack_str(pk, "status");
+    pack_str(pk, e.status);
+    pack_str(pk, "actual_serial");
+    if (e.serial)
+      pk.pack_uint32(*e.serial);
+    else
+      pk.pack_nil();
+    pack_str(pk, "detail");
+    pack_str(pk, e.detail);
+  }
+  return out;
+}
+
+std::string encode_cancelled(std::string_view raw_request_id, uint64_t count) {
+  std::string buf;
+  string_stream stream{buf};
+  packer pk(stream);
+  pk.pack_map(3);
+  pack_str(pk, key_method);
+  pack_str(pk, name_cancelled);
+  pack_str(pk, key_request_id);
+  pack_raw(buf, raw_request_id);
+  pack_str(pk, key_count);
+  pk.pack_uint64(count);
+  return buf;
+}
+
 std::string invalid_poll_reply(std::string_view context,
                                std::string_view domain,
                                std::optional<std::string_view> destination,

@@ -24,10 +24,18 @@ inline constexpr std::string_view key_transport = "transport";
 inline constexpr std::string_view key_want_status = "want_status";
 inline constexpr std::string_view key_tsig_key = "tsig_key";
 inline constexpr std::string_view key_request_id = "request_id";
+inline constexpr std::string_view key_destinations = "destinations";
+inline constexpr std::string_view key_threshold = "threshold_percentage";
+inline constexpr std::string_view key_expect = "expect";
+inline constexpr std::string_view key_count = "count";
 
 /// The values of "method" in casts.
 inline constexpr std::string_view name_notify = "notify_zone_changed";
 inline constexpr std::string_view name_poll = "poll_for_serial_number";
+inline constexpr std::string_view name_get_serial = "get_serial_number";
+inline constexpr std::string_view name_cancel = "cancel";
+/// The method of a cancel's reply.
+inline constexpr std::string_view name_cancelled = "cancelled";
 
 /// A msgpack stream that appends to a string: a frame is packed in place,
 /// with no intermediate buffer to copy from.

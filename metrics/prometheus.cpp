@@ -245,6 +245,26 @@ std::string render(const registry& r) {
   p.sample(label("how", "deferred"), get(zmq.notify_deferred));
   p.sample(label("how", "merged"), get(zmq.notify_merged));
 
+  p.family("minidns_cancels_total", "counter",
+           "Cancel casts taken from pool managers.");
+  p.sample("", get(zmq.cancels));
+  p.family("minidns_casts_cancelled_total", "counter",
+           "Casts (running or waiting to start) that a cancel ended.");
+  p.sample("", get(zmq.cancelled));
+  p.family("minidns_pool_polls_total", "counter",
+           "Polls across several destinations (destinations), by their one "
+           "status.");
+  p.sample(label("status", "SUCCESS"), get(zmq.pool_polls[0]));
+  p.sample(label("status", "ERROR"), get(zmq.pool_polls[1]));
+  p.family("minidns_shared_attempts_total", "counter",
+           "Poll attempts that rode on an identical SOA query in flight "
+           "(zone, destination, key, transport) instead of sending one.");
+  p.sample("", get(udp.shared_attempts));
+  p.family("minidns_shared_answers_total", "counter",
+           "Answers to a shared SOA query handed to the polls riding on "
+           "it.");
+  p.sample("", get(udp.shared_answers));
+
   p.family("minidns_zmq_connections", "gauge",
            "ZeroMQ connections from pool managers now open.");
   p.sample("", static_cast<uint64_t>(std::max<int64_t>(

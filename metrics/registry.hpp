@@ -72,6 +72,8 @@ struct alignas(64) udp_counters {
   std::atomic<uint64_t> outstanding{0}; ///< gauge: counted outstanding now
   std::atomic<uint64_t> tcp_queries{0}; ///< asked again over TCP (TC=1)
   std::atomic<uint64_t> tcp_connections{0}; ///< gauge: TCP connections open
+  std::atomic<uint64_t> shared_attempts{0}; ///< polls riding on a query
+  std::atomic<uint64_t> shared_answers{0};  ///< answers handed to riders
 };
 
 /// What only the ZeroMQ thread counts or sets.
@@ -84,12 +86,15 @@ struct alignas(64) zmq_counters {
   std::atomic<uint64_t> notify_deferred{0}; ///< NOTIFYs waiting to follow one
   std::atomic<uint64_t> notify_merged{0};   ///< NOTIFYs merged, none sent
   std::atomic<uint64_t> busy{0};            ///< casts answered busy: queue full
-  std::atomic<uint64_t> queued{0};          ///< gauge: casts read, not started
-  std::atomic<uint64_t> refused{0};         ///< connections refused
-  std::atomic<int64_t> connected{0};        ///< gauge: connections open
-  std::atomic<uint64_t> held{0};            ///< gauge: replies held now
-  std::atomic<uint64_t> in_flight{0};       ///< gauge: requests plus replies
-  std::atomic<uint64_t> max_in_flight{0};   ///< gauge: minidns.max-in-flight
+  std::atomic<uint64_t> cancels{0};         ///< cancel casts
+  std::atomic<uint64_t> cancelled{0};       ///< casts a cancel ended
+  std::array<std::atomic<uint64_t>, 2> pool_polls{}; ///< SUCCESS, ERROR
+  std::atomic<uint64_t> queued{0};        ///< gauge: casts read, not started
+  std::atomic<uint64_t> refused{0};       ///< connections refused
+  std::atomic<int64_t> connected{0};      ///< gauge: connections open
+  std::atomic<uint64_t> held{0};          ///< gauge: replies held now
+  std::atomic<uint64_t> in_flight{0};     ///< gauge: requests plus replies
+  std::atomic<uint64_t> max_in_flight{0}; ///< gauge: minidns.max-in-flight
 };
 
 /// Every metric of the process (see global()); tests make their own.

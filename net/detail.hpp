@@ -49,12 +49,18 @@ enum class detail : uint8_t {
   rcode_13,
   rcode_14,
   rcode_15,
-  rcode_unknown, ///< an RCODE past 15
-  tsig_badsig,   ///< the server could not verify our signature
-  tsig_badkey,   ///< the server does not know the key
-  tsig_badtime,  ///< the server's clock and ours differ past the fudge
-  tsig_error,    ///< another TSIG error
-  other,         ///< never set; kept as a metric label
+  rcode_unknown,    ///< an RCODE past 15
+  tsig_badsig,      ///< the server could not verify our signature
+  tsig_badkey,      ///< the server does not know the key
+  tsig_badtime,     ///< the server's clock and ours differ past the fudge
+  tsig_error,       ///< another TSIG error
+  pending,          ///< no attempt has ended yet
+  serial_read,      ///< get_serial_number: a usable answer carried the serial
+  zone_served,      ///< expect absent: the server still serves the zone
+  cancelled,        ///< a cancel cast ended the request
+  threshold_met,    ///< a pool poll: enough destinations reached the goal
+  threshold_missed, ///< a pool poll: too few destinations can reach it
+  other,            ///< never set; kept as a metric label
 };
 
 /// The text of each detail, in enum order: what replies, logs and metric
@@ -101,6 +107,12 @@ inline constexpr std::string_view detail_names[] = {
     "tsig BADKEY",
     "tsig BADTIME",
     "tsig error",
+    "pending",
+    "serial read",
+    "zone served",
+    "cancelled",
+    "threshold met",
+    "threshold missed",
     "other"};
 
 /// How many details there are.

@@ -79,6 +79,40 @@ poll_outcome classify_poll(const reply_info& reply,
   return out;
 }
 
+poll_outcome classify_for(const reply_info& reply, poll_goal goal,
+                          uint32_t expected) noexcept {
+  if (goal == poll_goal::absent) {
+    // RFC 1034 4.3.2: REFUSED and NOTAUTH come from a server that does not
+    // serve the name; NXDOMAIN only counts from an authority (a parent
+    // zone's server), not from a resolver's cache.
+    if (reply.rcode == rcode_refused || reply.rcode == rcode_notauth ||
+        (reply.rcode == rcode_nxdomain && reply.aa && !reply.tc)) {
+      poll_outcome out;
+      out.verdict = poll_verdict::reached;
+      out.detail = rcode_detail(reply.rcode);
+      return out;
+    }
+    if (reply.rcode == rcode_nxdomain && !reply.tc)
+      return unusable(detail::not_authoritative);
+  }
+  auto out = classify_poll(reply, expected);
+  if (!out.has_serial)
+    return out;
+  switch (goal) {
+  case poll_goal::serial:
+    break;
+  case poll_goal::any_serial:
+    out.verdict = poll_verdict::reached;
+    out.detail = detail::serial_read;
+    break;
+  case poll_goal::absent:
+    out.verdict = poll_verdict::behind;
+    out.detail = detail::zone_served;
+    break;
+  }
+  return out;
+}
+
 detail failure_detail(int err) noexcept {
   switch (err) {
   case ECONNREFUSED:

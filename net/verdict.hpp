@@ -43,6 +43,24 @@ struct poll_outcome {
 /// answer is NOERROR, AA set, TC clear, exactly one SOA owned by the zone.
 poll_outcome classify_poll(const reply_info& reply, uint32_t expected) noexcept;
 
+/// What a SOA poll waits for (docs/protocol.md).
+enum class poll_goal : uint8_t {
+  serial,     ///< poll_for_serial_number: the serial, or a newer one
+  absent,     ///< `expect: "absent"`: the server no longer serves the zone
+  any_serial, ///< get_serial_number: any usable answer
+};
+
+/// Classifies an accepted SOA reply for `goal` (`expected` counts for
+/// poll_goal::serial only):
+/// - serial: classify_poll;
+/// - any_serial: a usable answer is reached with detail "serial read";
+/// - absent: REFUSED, NOTAUTH, or NXDOMAIN with AA set, is reached with the
+///   RCODE as detail; a usable answer is behind ("zone served", with its
+///   serial); anything else (SERVFAIL, TC, a non-authoritative NXDOMAIN)
+///   is unusable.
+poll_outcome classify_for(const reply_info& reply, poll_goal goal,
+                          uint32_t expected) noexcept;
+
 /// The `detail` of an attempt that failed with `err`, an errno from the
 /// kernel: a send error or an ICMP error read from the socket's error queue
 /// ("port unreachable", "host unreachable", "network unreachable", "send

@@ -17,8 +17,17 @@ void zmq_bridge_loop::send_replies(clock::time_point now) {
     live_.erase(req);
     if (auto p = per_peer_.find(peer); p != per_peer_.end() && --p->second == 0)
       per_peer_.erase(p);
+    if (!pool_of_.empty())
+      if (auto p = pool_of_.find(item.token); p != pool_of_.end()) {
+        auto [pool, index] = p->second;
+        pool_of_.erase(p);
+        pool_request_ended(pool, index, item.end, now);
+        continue;
+      }
     if (!item.frame.empty()) // a notify ends without a reply
       router_.route(std::move(peer), std::move(item.frame), now);
+    if (!cancelling_.empty())
+      cancel_target_ended(item.token, now);
     tell_riders(item.token, item.end, now);
     if (auto next = coalescer_.ended(item.token)) {
       auto w = waiting_.find(*next);
@@ -92,16 +101,13 @@ void zmq_bridge_loop::take_cast(std::string peer, clock::time_point now) {
     return;
   }
   auto& c = *decoded.ok;
-  if (!c.transport && !opts_.tcp_destinations.empty() &&
-      opts_.tcp_destinations.allows(c.destination))
-    c.transport = net::transport::tcp;
-  if (c.tsig == 0)
-    for (const auto& [prefix, key] : opts_.tsig_defaults)
-      if (prefix.contains(c.destination)) {
-        c.tsig = key;
-        break;
-      }
-  bool poll = c.kind == messages::method::poll_for_serial_number;
+  if (c.kind == messages::method::cancel) {
+    cancel(std::move(peer), std::move(c), now); // while draining too
+    return;
+  }
+  if (!c.pool)
+    apply_defaults(c); // a pool poll's, per destination when it starts
+  bool poll = messages::is_poll(c.kind);
   if (drain_.refusing()) {
     metrics::add(m_.zmq.drain_refused);
     refuse_draining(std::move(peer), std::move(c), now);
@@ -175,9 +181,25 @@ void zmq_bridge_loop::start_ready() {
   }
 }
 
+void zmq_bridge_loop::apply_defaults(messages::cast& c) const {
+  if (!c.transport && !opts_.tcp_destinations.empty() &&
+      opts_.tcp_destinations.allows(c.destination))
+    c.transport = net::transport::tcp;
+  if (c.tsig == 0)
+    for (const auto& [prefix, key] : opts_.tsig_defaults)
+      if (prefix.contains(c.destination)) {
+        c.tsig = key;
+        break;
+      }
+}
+
 void zmq_bridge_loop::admit(std::string peer, messages::cast c) {
-  const bool poll = c.kind == messages::method::poll_for_serial_number;
+  const bool poll = messages::is_poll(c.kind);
   auto token = next_token_++;
+  if (c.pool) {
+    start_pool(token, std::move(c), std::move(peer));
+    return;
+  }
   if (!poll) {
     uint64_t into = 0;
     switch (coalescer_.arrive(
@@ -203,12 +225,15 @@ void zmq_bridge_loop::admit(std::string peer, messages::cast c) {
 }
 
 void zmq_bridge_loop::start_now(uint64_t token, messages::cast c,
-                                std::string peer) {
+                                std::string peer,
+                                std::shared_ptr<const std::atomic<bool>> stop) {
+  auto request_id = std::move(c.request_id); // kept here, for cancel
   auto handle = start_request(*sys_, token, std::move(c), udp_,
-                              std::static_pointer_cast<status_port>(self_));
+                              std::static_pointer_cast<status_port>(self_),
+                              std::move(stop));
   ++per_peer_[peer];
   live_.emplace(token, live_request{caf::actor_cast<caf::actor>(handle),
-                                    std::move(peer)});
+                                    std::move(peer), std::move(request_id)});
 }
 
 } // namespace minidns

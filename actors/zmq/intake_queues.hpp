@@ -79,6 +79,38 @@ public:
     size_ = 0;
   }
 
+  /// Takes the casts of `peer` for which `match(item)` is true, in queue
+  /// order, and hands each to `f(item)` (a cancel ends them); returns how
+  /// many.
+  template <class Match, class F>
+  size_t take_if(const std::string& peer, Match&& match, F&& f) {
+    auto q = queues_.find(peer);
+    if (q == queues_.end())
+      return 0;
+    size_t n = 0;
+    std::deque<T> kept;
+    for (auto& item : q->second) {
+      if (match(item)) {
+        f(std::move(item));
+        ++n;
+      } else {
+        kept.push_back(std::move(item));
+      }
+    }
+    size_ -= n;
+    if (kept.empty()) {
+      queues_.erase(q);
+      for (auto i = ring_.begin(); i != ring_.end(); ++i)
+        if (*i == peer) {
+          ring_.erase(i);
+          break;
+        }
+    } else {
+      q->second = std::move(kept);
+    }
+    return n;
+  }
+
   size_t size() const { return size_; } ///< casts waiting, all peers
   /// Casts waiting from `peer`.
   size_t size(const std::string& peer) const {

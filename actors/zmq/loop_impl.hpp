@@ -11,6 +11,7 @@
 #include "actors/zmq/intake_queues.hpp"
 #include "actors/zmq/loop.hpp"
 #include "actors/zmq/notify_coalescer.hpp"
+#include "actors/zmq/pool_tally.hpp"
 #include "actors/zmq/reply_router.hpp"
 #include "messages/cast.hpp"
 #include "metrics/registry.hpp"
@@ -64,8 +65,33 @@ struct rider {
 
 /// A request the ZeroMQ thread started and waits for.
 struct live_request {
-  caf::actor handle;
-  std::string peer; ///< ZeroMQ routing id of the pool manager
+  caf::actor handle;      ///< null once told to stop (cancel_atom)
+  std::string peer;       ///< ZeroMQ routing id of the pool manager
+  std::string request_id; ///< raw msgpack, for cancel (empty: none)
+};
+
+/// A poll across several destinations: one request per destination, one
+/// status for all of them.
+struct pool_poll {
+  std::string peer;
+  std::string reply_prefix;     ///< messages::pool_status_prefix
+  std::string request_id;       ///< raw msgpack, for cancel (empty: none)
+  std::vector<std::string> raw; ///< each destination as the cast wrote it
+  pool_tally tally;
+  /// Set once the outcome is decided: the requests still running send no
+  /// more queries (request_state::stop).
+  std::shared_ptr<std::atomic<bool>> stop;
+  std::vector<uint64_t> tokens; ///< the requests, by destination
+  size_t running = 0;           ///< requests not ended yet
+};
+
+/// A cancel whose reply waits for the ends of the casts it cancelled, so
+/// that their statuses reach the pool manager before it.
+struct pending_cancel {
+  std::string peer;
+  std::string request_id;
+  uint64_t count = 0;   ///< casts it ended
+  uint64_t waiting = 0; ///< of which not ended yet
 };
 
 } // namespace zmq_loop_detail
@@ -228,11 +254,13 @@ private:
       spdlog::warn("drain timeout: ending {} request(s) with ERROR shutdown",
                    live_.size());
     for (auto& [token, req] : live_)
-      caf::anon_send(caf::actor_cast<request_actor>(req.handle),
-                     shutdown_atom::value);
+      if (req.handle) // null: told to stop already (its pool poll decided)
+        caf::anon_send(caf::actor_cast<request_actor>(req.handle),
+                       shutdown_atom::value);
     // NOTIFYs waiting to follow one never start: they end as it does.
     auto now = clock::now();
-    const request_end shut{false, net::detail::shutdown};
+    const request_end shut{false, net::detail::shutdown, std::nullopt,
+                           net::detail::shutdown};
     for (auto token : coalescer_.drop_waiting()) {
       auto w = waiting_.find(token);
       if (w == waiting_.end())
@@ -305,7 +333,31 @@ private:
   /// Starts the request for cast `c` from `peer`, here, on this thread: its
   /// first attempt goes straight to the UDP thread, and its actor first
   /// runs when that attempt is answered or times out.
-  void start_now(uint64_t token, messages::cast c, std::string peer);
+  void start_now(uint64_t token, messages::cast c, std::string peer,
+                 std::shared_ptr<const std::atomic<bool>> stop = {});
+
+  /// The config's defaults for the cast's destination: the transport
+  /// (minidns.tcp-destinations) and the TSIG key (minidns.tsig-destinations)
+  /// when the cast names none.
+  void apply_defaults(messages::cast& c) const;
+
+  /// Starts a poll across several destinations (`c.pool`): one request
+  /// per destination, tallied under `token`.
+  void start_pool(uint64_t token, messages::cast c, std::string peer);
+
+  /// The request of destination `index` of pool poll `pool` ended.
+  void pool_request_ended(uint64_t pool, uint32_t index, const request_end& end,
+                          clock::time_point now);
+
+  /// Pool poll `id` is decided: stops its requests still running; once
+  /// all have ended, sends its status.
+  void settle_pool(uint64_t id, clock::time_point now);
+
+  /// Takes cancel `c` from `peer`: ends the casts it names.
+  void cancel(std::string peer, messages::cast c, clock::time_point now);
+
+  /// A cast that a cancel waits for (request or pool poll `token`) ended.
+  void cancel_target_ended(uint64_t token, clock::time_point now);
 
   /// One try to hand a reply to ZeroMQ; never blocks.
   send_result send_now(const std::string& peer, const std::string& frame) {
@@ -355,6 +407,13 @@ private:
   /// Merged NOTIFY casts that want a status, by the token they ride with.
   std::unordered_map<uint64_t, std::vector<rider>> riders_;
   size_t riders_count_ = 0;
+  std::unordered_map<uint64_t, pool_poll> pools_; ///< by their own token
+  /// Requests of pool polls: token -> (pool poll, destination index).
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint32_t>> pool_of_;
+  std::unordered_map<uint64_t, pending_cancel> cancels_; ///< by number
+  /// Casts that cancels wait for: token -> the cancel's number.
+  std::unordered_map<uint64_t, uint64_t> cancelling_;
+  uint64_t next_cancel_ = 1;
   std::vector<out_item> work_;        ///< the outbox being sent
   std::vector<zmq::message_t> parts_; ///< the cast being read
 };

@@ -149,7 +149,8 @@ std::string encode_cast(method m, std::string_view zone_name,
                         std::string_view destination, double timeout,
                         double retry_interval, uint32_t max_retries,
                         std::string_view raw_context,
-                        std::string_view raw_request_id, const soa_hint* soa) {
+                        std::string_view raw_request_id, const soa_hint* soa,
+                        const cast_extras* extras) {
   std::string err;
   if (!raw_context.empty() && !is_one_value(raw_context, err))
     throw std::invalid_argument("encode_cast: raw_context: " + err);
@@ -158,9 +159,16 @@ std::string encode_cast(method m, std::string_view zone_name,
   std::string buf;
   string_stream stream{buf};
   packer pk(stream);
-  pk.pack_map(raw_request_id.empty() ? 7 : 8);
+  const bool many = extras != nullptr && !extras->destinations.empty();
+  uint32_t keys = raw_request_id.empty() ? 7 : 8;
+  if (extras != nullptr)
+    keys += (extras->threshold ? 1 : 0) + (extras->expect.empty() ? 0 : 1);
+  pk.pack_map(keys);
   pack_str(pk, key_method);
-  pack_str(pk, m == method::notify_zone_changed ? name_notify : name_poll);
+  pack_str(pk, m == method::notify_zone_changed ? name_notify
+               : m == method::get_serial_number ? name_get_serial
+               : m == method::cancel            ? name_cancel
+                                                : name_poll);
   pack_str(pk, key_context);
   if (raw_context.empty())
     pk.pack_nil();
@@ -190,8 +198,23 @@ std::string encode_cast(method m, std::string_view zone_name,
       pk.pack_uint32(v);
     }
   }
-  pack_str(pk, key_destination);
-  pack_str(pk, destination);
+  if (many) {
+    pack_str(pk, key_destinations);
+    pk.pack_array(static_cast<uint32_t>(extras->destinations.size()));
+    for (const auto& d : extras->destinations)
+      pack_str(pk, d);
+  } else {
+    pack_str(pk, key_destination);
+    pack_str(pk, destination);
+  }
+  if (extras != nullptr && extras->threshold) {
+    pack_str(pk, key_threshold);
+    pk.pack_unsigned_int(*extras->threshold);
+  }
+  if (extras != nullptr && !extras->expect.empty()) {
+    pack_str(pk, key_expect);
+    pack_str(pk, extras->expect);
+  }
   pack_str(pk, key_timeout);
   pack_float64(buf, timeout);
   pack_str(pk, key_retry_interval);
@@ -204,6 +227,74 @@ std::string encode_cast(method m, std::string_view zone_name,
   }
   return buf;
 }
+
+std::string encode_cancel(std::string_view raw_request_id) {
+  std::string err;
+  if (!is_one_value(raw_request_id, err))
+    throw std::invalid_argument("encode_cancel: raw_request_id: " + err);
+  std::string buf;
+  string_stream stream{buf};
+  packer pk(stream);
+  pk.pack_map(2);
+  pack_str(pk, key_method);
+  pack_str(pk, name_cancel);
+  pack_str(pk, key_request_id);
+  pack_raw(buf, raw_request_id);
+  return buf;
+}
+
+namespace {
+
+/// Reads a pool poll's `destinations` lines; false (and `error`) when one
+/// is not a map of the documented keys and types.
+bool read_lines(const msgpack::object& v, std::vector<destination_reply>& out,
+                std::string& error) {
+  if (v.type != msgpack::type::ARRAY) {
+    error = "destinations: must be a list";
+    return false;
+  }
+  for (uint32_t i = 0; i < v.via.array.size; ++i) {
+    const auto& m = v.via.array.ptr[i];
+    auto at = "destinations[" + std::to_string(i) + "]";
+    if (m.type != msgpack::type::MAP) {
+      error = at + ": must be a map";
+      return false;
+    }
+    destination_reply line;
+    for (uint32_t k = 0; k < m.via.map.size; ++k) {
+      const auto& kv = m.via.map.ptr[k];
+      if (kv.key.type != msgpack::type::STR)
+        continue;
+      auto key = str_of(kv.key);
+      if (key == "actual_serial") {
+        if (kv.val.type == msgpack::type::NIL)
+          continue;
+        if (kv.val.type != msgpack::type::POSITIVE_INTEGER ||
+            kv.val.via.u64 > std::numeric_limits<uint32_t>::max()) {
+          error = at + ".actual_serial: must be nil or an integer";
+          return false;
+        }
+        line.actual_serial = static_cast<uint32_t>(kv.val.via.u64);
+        continue;
+      }
+      std::string* field = key == key_destination ? &line.destination
+                           : key == "status"      ? &line.status
+                           : key == "detail"      ? &line.detail
+                                                  : nullptr;
+      if (field == nullptr)
+        continue;
+      if (kv.val.type != msgpack::type::STR) {
+        error = at + "." + std::string(key) + ": must be a string";
+        return false;
+      }
+      *field = std::string(str_of(kv.val));
+    }
+    out.push_back(std::move(line));
+  }
+  return true;
+}
+
+} // namespace
 
 std::optional<reply> decode_reply(const void* data, size_t size,
                                   std::string& error) noexcept {
@@ -265,6 +356,15 @@ std::optional<reply> decode_reply(const void* data, size_t size,
         r.raw_domain = std::string(e.raw);
       } else if (e.key == key_destination) {
         r.raw_destination = std::string(e.raw);
+      } else if (e.key == key_destinations) {
+        if (!read_lines(v, r.destinations, error))
+          return std::nullopt;
+      } else if (e.key == key_count) {
+        if (v.type != msgpack::type::POSITIVE_INTEGER) {
+          error = "count: must be an unsigned integer";
+          return std::nullopt;
+        }
+        r.count = v.via.u64;
       }
     }
     if (!has_method) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace minidns::messages {
 
@@ -26,14 +27,35 @@ struct soa_hint {
   uint32_t serial = 0, refresh = 0, retry = 0, expire = 0, minimum = 0, ttl = 0;
 };
 
-/// ... With `soa`, `domain` carries it as `soa`.
+/// What a poll may carry besides the fields of every cast.
+struct cast_extras {
+  /// `destinations`, instead of `destination`, when not empty.
+  std::vector<std::string> destinations;
+  std::optional<unsigned> threshold; ///< `threshold_percentage`
+  std::string expect;                ///< `expect`; left out when empty
+};
+
+/// ... With `soa`, `domain` carries it as `soa`. `extras` adds the keys of
+/// pool polls.
 std::string encode_cast(method m, std::string_view zone_name,
                         std::optional<uint32_t> serial,
                         std::string_view destination, double timeout,
                         double retry_interval, uint32_t max_retries,
                         std::string_view raw_context = {},
                         std::string_view raw_request_id = {},
-                        const soa_hint* soa = nullptr);
+                        const soa_hint* soa = nullptr,
+                        const cast_extras* extras = nullptr);
+
+/// Encodes {"method":"cancel","request_id":raw}.
+std::string encode_cancel(std::string_view raw_request_id);
+
+/// One destination's line in a pool poll's update_status.
+struct destination_reply {
+  std::string destination;
+  std::string status; ///< "SUCCESS", "ERROR" or "PENDING"
+  std::optional<uint32_t> actual_serial;
+  std::string detail;
+};
 
 /// A reply frame from minidns, as read by minidns-ctl and tests. Strings are
 /// empty and `actual_serial` unset when the key is absent or nil; `raw_*`
@@ -44,6 +66,9 @@ struct reply {
   std::optional<uint32_t> actual_serial; ///< the serial minidns saw last
   std::string detail, error;             ///< the reasons, for people
   std::string raw_request_id, raw_context, raw_domain, raw_destination;
+  /// A pool poll's lines, one per destination (`destinations`).
+  std::vector<destination_reply> destinations;
+  std::optional<uint64_t> count; ///< a cancel's reply: casts it ended
 };
 
 /// Decodes a reply frame. Never throws. Returns nullopt and sets `error`

@@ -150,9 +150,9 @@ TEST_F(BadInput, Limits) {
   auto big =
       poll_fields(dest()).set("context", mp_bin(std::string(70000, 'x')));
   expect_error(big.encode(), "frame too large");
-  std::vector<std::string> items(300, mp_int(1));
+  std::vector<std::string> items(1100, mp_int(1));
   auto wide = poll_fields(dest()).set("context", mp_array(items));
-  expect_error(wide.encode(), "context: array with 300 entries");
+  expect_error(wide.encode(), "context: array with 1100 entries");
   std::string deep = mp_int(1);
   for (int i = 0; i < 20; ++i)
     deep = mp_array({deep});
@@ -188,7 +188,7 @@ TEST_F(BadInput, LimitsAreInclusive) {
   ASSERT_EQ(over.encode().size(), messages::max_frame_size + 1);
   expect_error(over.encode(), "frame too large");
 
-  std::vector<std::string> items(256, mp_int(1));
+  std::vector<std::string> items(messages::max_container_entries, mp_int(1));
   got = poll_once(*pm, poll_fields(dest(), "limit.test.")
                            .set("context", mp_array(items))
                            .encode());
@@ -196,7 +196,7 @@ TEST_F(BadInput, LimitsAreInclusive) {
   EXPECT_EQ(got->r.status, "SUCCESS") << got->r.error;
   items.push_back(mp_int(1));
   expect_error(poll_fields(dest()).set("context", mp_array(items)).encode(),
-               "context: array with 257 entries");
+               "context: array with 1025 entries");
 
   // The cast map is level 1: 15 nested arrays in context make 16 levels.
   std::string deep = mp_int(1);

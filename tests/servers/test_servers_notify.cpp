@@ -102,9 +102,10 @@ TEST_F(Propagation, NotifyWithSoaHintIsAcknowledgedAndReportedWhenAsked) {
     EXPECT_TRUE(secondaries_[i]->wait_serial(zone, 2, milliseconds(10000)))
         << secondaries_[i]->describe() << " did not transfer serial 2";
     // BIND logs the serial the NOTIFY carried: it read the hint.
-    if (secondaries_[i]->kind() == server_kind::bind)
+    if (secondaries_[i]->kind() == server_kind::bind) {
       EXPECT_NE(secondaries_[i]->log().find(": serial 2"), std::string::npos)
           << secondaries_[i]->log();
+    }
   }
 }
 

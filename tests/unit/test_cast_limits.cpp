@@ -137,15 +137,15 @@ TEST(Cast, HugeDeclaredContainersAreRefusedCheaply) {
   };
   const std::vector<hostile> cases = {
       {"\xdd\xff\xff\xff\xff", "context: array with 4294967295 entries "
-                               "(limit 256)"},
+                               "(limit 1024)"},
       {"\xdf\xff\xff\xff\xff", "context: map with 4294967295 entries "
-                               "(limit 256)"},
-      {"\xdc\x01\x01", "context: array with 257 entries (limit 256)"},
+                               "(limit 1024)"},
+      {"\xdc\x04\x01", "context: array with 1025 entries (limit 1024)"},
       {"\xdb\xff\xff\xff\xff", "context: truncated msgpack"},
       {"\xc6\xff\xff\xff\xff", "context: truncated msgpack"},
       {"\xc9\xff\xff\xff\xff\x01", "context: truncated msgpack"},
       {"\x91\xdd\x7f\xff\xff\xff", "context: array with 2147483647 entries "
-                                   "(limit 256)"},
+                                   "(limit 1024)"},
   };
   for (const auto& c : cases) {
     const auto frame = poll_fields().set("context", c.context).encode();
@@ -156,13 +156,13 @@ TEST(Cast, HugeDeclaredContainersAreRefusedCheaply) {
     EXPECT_LT(heap, 64u * 1024) << c.error;
   }
   expect_error("\xdf\xff\xff\xff\xff",
-               "frame: map with 4294967295 entries (limit 256)");
-  std::string many("\xde\x01\x01", 3);
-  for (int i = 0; i < 257; ++i)
+               "frame: map with 4294967295 entries (limit 1024)");
+  std::string many("\xde\x04\x01", 3);
+  for (int i = 0; i < 1025; ++i)
     many += mp_str("k" + std::to_string(i)) + mp_nil;
-  expect_error(many, "frame: map with 257 entries (limit 256)");
-  // 256 entries are fine.
-  std::vector<std::string> items(256, mp_nil);
+  expect_error(many, "frame: map with 1025 entries (limit 1024)");
+  // 1,024 entries are fine.
+  std::vector<std::string> items(1024, mp_nil);
   EXPECT_TRUE(
       decode(poll_fields().set("context", mp_array(items)).encode()).ok);
 }

@@ -182,3 +182,71 @@ TEST(FailureDetail, NamesTheCommonErrors) {
   EXPECT_EQ(to_string(failure_detail(EAGAIN)), "send failed");
   EXPECT_EQ(to_string(failure_detail(0)), "send failed");
 }
+
+TEST(Verdict, GetSerialTakesAnyUsableAnswer) {
+  auto out = classify_for(usable(7), poll_goal::any_serial, 0);
+  EXPECT_EQ(out.verdict, poll_verdict::reached);
+  EXPECT_TRUE(out.has_serial);
+  EXPECT_EQ(out.serial, 7u);
+  EXPECT_EQ(out.detail, detail::serial_read);
+  // What is unusable for a poll is unusable here too.
+  auto r = usable(7);
+  r.aa = false;
+  out = classify_for(r, poll_goal::any_serial, 0);
+  EXPECT_EQ(out.verdict, poll_verdict::unusable);
+  EXPECT_EQ(out.detail, detail::not_authoritative);
+  r = usable(7);
+  r.rcode = rcode_refused;
+  EXPECT_EQ(classify_for(r, poll_goal::any_serial, 0).verdict,
+            poll_verdict::unusable);
+  // The serial goal is classify_poll's.
+  EXPECT_EQ(classify_for(usable(7), poll_goal::serial, 8).detail,
+            detail::lower_serial);
+}
+
+TEST(Verdict, AbsenceIsAnAuthoritativeDenial) {
+  const struct {
+    uint8_t rcode;
+    bool aa;
+    bool tc;
+    poll_verdict verdict;
+    detail why;
+  } table[] = {
+      {rcode_refused, false, false, poll_verdict::reached,
+       detail::rcode_refused},
+      {rcode_notauth, false, false, poll_verdict::reached,
+       detail::rcode_notauth},
+      {rcode_nxdomain, true, false, poll_verdict::reached,
+       detail::rcode_nxdomain},
+      // A resolver's NXDOMAIN is no authority's word.
+      {rcode_nxdomain, false, false, poll_verdict::unusable,
+       detail::not_authoritative},
+      {rcode_nxdomain, true, true, poll_verdict::unusable,
+       detail::rcode_nxdomain},
+      {rcode_servfail, true, false, poll_verdict::unusable,
+       detail::rcode_servfail},
+      {rcode_formerr, true, false, poll_verdict::unusable,
+       detail::rcode_formerr},
+  };
+  for (const auto& row : table) {
+    reply_info r;
+    r.match = reply_match::accepted;
+    r.rcode = row.rcode;
+    r.aa = row.aa;
+    r.tc = row.tc;
+    auto out = classify_for(r, poll_goal::absent, 0);
+    EXPECT_EQ(out.verdict, row.verdict) << int{row.rcode};
+    EXPECT_EQ(out.detail, row.why) << int{row.rcode};
+  }
+  // Still served: behind, with the serial it answered with.
+  auto out = classify_for(usable(9), poll_goal::absent, 0);
+  EXPECT_EQ(out.verdict, poll_verdict::behind);
+  EXPECT_EQ(out.detail, detail::zone_served);
+  EXPECT_TRUE(out.has_serial);
+  EXPECT_EQ(out.serial, 9u);
+  // Truncated NOERROR: ask again (over TCP).
+  auto tc = usable(9);
+  tc.tc = true;
+  EXPECT_EQ(classify_for(tc, poll_goal::absent, 0).verdict,
+            poll_verdict::unusable);
+}

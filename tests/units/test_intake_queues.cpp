@@ -70,4 +70,31 @@ TEST(IntakeQueues, TakeAllEmptiesInQueueOrder) {
   EXPECT_TRUE(q.push("a", 9));
 }
 
+TEST(IntakeQueues, TakeIfTakesThePeersMatchingCastsInOrder) {
+  intake_queues<int> q(100);
+  for (int i = 0; i < 6; ++i)
+    ASSERT_TRUE(q.push("a", i));
+  ASSERT_TRUE(q.push("b", 2)); // another pool manager's: never taken
+  std::vector<int> taken;
+  auto n = q.take_if(
+      "a", [](int x) { return x % 2 == 0; },
+      [&](int x) { taken.push_back(x); });
+  EXPECT_EQ(n, 3u);
+  EXPECT_EQ(taken, (std::vector<int>{0, 2, 4}));
+  EXPECT_EQ(q.size(), 4u);
+  EXPECT_EQ(q.size("a"), 3u);
+  // Taking all of a peer's casts takes it out of the round-robin.
+  EXPECT_EQ(q.take_if(
+                "a", [](int) { return true; }, [](int) {}),
+            3u);
+  EXPECT_EQ(q.size("a"), 0u);
+  auto next = q.pop([](const std::string&) { return true; });
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->first, "b");
+  EXPECT_FALSE(q.pop([](const std::string&) { return true; }));
+  EXPECT_EQ(q.take_if(
+                "nobody", [](int) { return true; }, [](int) {}),
+            0u);
+}
+
 } // namespace
