@@ -28,6 +28,7 @@ service start_service(caf::actor_system& sys, const settings& s) {
   uo.tcp_per_destination =
       static_cast<uint32_t>(s.tcp_connections_per_destination);
   uo.tcp_idle = s.tcp_idle_timeout;
+  uo.share_queries = s.share_queries;
   std::vector<std::string> tsig_problems;
   auto tsig = load_tsig(s, tsig_problems);
   if (!tsig_problems.empty())

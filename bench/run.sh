@@ -152,9 +152,12 @@ run_bench() {
     checks_failed=1
   fi
 }
+# Every row measures one query per poll, as dnsperf asks them: identical
+# polls in flight would otherwise share a query (minidns.share-queries), and
+# the rows repeat zones within a window. BENCH_MINIDNS_ARGS can turn it on.
 daemon_args() {
   local a
-  for a in "${minidns_args[@]}" "$@"; do
+  for a in --minidns.share-queries=false "${minidns_args[@]}" "$@"; do
     printf -- '--daemon-arg=%s\n' "$a"
   done
 }

@@ -530,8 +530,12 @@ std::vector<std::string> config::load(int argc, char** argv) {
   if (cli_helptext_printed)
     return problems;
   for (auto& [key, value] : flags)
-    if (key == "ipv6")
-      values.ipv6 = value;
+    for_each_setting(values, [&, k = key, v = value](const char* name,
+                                                     auto& member, auto&&) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(member)>, bool>)
+        if (k == name)
+          member = v;
+    });
   for (auto& arg : remainder)
     problems.push_back("command line: unexpected argument '" + arg + "'");
   auto more = validate(values);

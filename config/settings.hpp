@@ -33,6 +33,9 @@ struct settings {
   uint64_t max_queued_per_pool_manager = 10000;
   uint64_t notify_rate = 0; ///< NOTIFYs per second per destination; 0: none
   uint64_t poll_rate = 0;   ///< SOA queries per second per destination
+  /// Identical SOA queries in flight at once (zone, destination, key,
+  /// transport) are asked once and their answer shared.
+  bool share_queries = true;
   /// DNS over TCP after a truncated reply: connections per destination,
   /// and how long an idle one stays open.
   uint64_t tcp_connections_per_destination = 2;
@@ -90,6 +93,9 @@ void for_each_setting(Settings& s, F&& f) {
     "NOTIFYs per second to one destination (0: no limit; BIND's is 20)");
   f("poll-rate", s.poll_rate,
     "SOA queries per second to one destination (0: no limit)");
+  f("share-queries", s.share_queries,
+    "polls of the same zone, server, key and transport running at once "
+    "share one SOA query in flight");
   f("tcp-connections-per-destination", s.tcp_connections_per_destination,
     "TCP connections to one destination (replies with TC=1 are asked again "
     "over TCP), 1..64");

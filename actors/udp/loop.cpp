@@ -103,6 +103,8 @@ void udp_io_loop::fire_timers() {
       return true;
     }
     settle(*req, t.attempt);
+    if (req->kind == net::query_kind::soa) // riders keep their own timers
+      sharing_.closed(t.token, t.attempt);
     if (tcp_->waiting() != 0)
       tcp_->cancel(t.token, t.attempt, true, steady::now());
     m_.timer_lateness[static_cast<size_t>(t.query)].observe(
@@ -127,6 +129,15 @@ void udp_io_loop::take(command& cmd) {
     auto& req = attempts_.open(q.token, std::move(cmd.owner), q.kind,
                                std::move(q.qname_wire), q.destination,
                                q.transport, std::move(q.soa_hint), q.tsig);
+    // An identical SOA query in flight: ride on it, with a timer of its own.
+    if (q.kind == net::query_kind::soa && share_ &&
+        sharing_.join(
+            net::make_query_key(req.qname, req.peer, req.tsig, req.transport),
+            q.token, q.attempt)) {
+      metrics::add(m_.udp.shared_attempts);
+      start_timeout(req, q.token, q.attempt, q.timeout_ns, steady::now());
+      break;
+    }
     if (flow_.admit(q.destination, q.kind, {q.token, q.attempt, q.timeout_ns},
                     steady::now()))
       launch(req, q.token, q.attempt, q.timeout_ns);
@@ -146,6 +157,7 @@ void udp_io_loop::take(command& cmd) {
       tcp_->cancel(q.token, 0, false, steady::now());
     if (!macs_.empty())
       macs_.erase(q.token);
+    sharing_.forget(q.token);
     attempts_.forget(q.token); // its timers are cancelled with it
     break;
   }

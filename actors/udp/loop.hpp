@@ -38,6 +38,8 @@ struct udp_io_options {
   uint32_t max_outstanding_per_destination = 0; ///< queries outstanding
   double notify_rate = 0;                       ///< NOTIFYs per second
   double poll_rate = 0;                         ///< SOA queries per second
+  /// Identical SOA queries in flight share one (shared_queries.hpp).
+  bool share_queries = true;
   /// DNS over TCP (after TC=1): connections per destination, idle close.
   uint32_t tcp_per_destination = 2;
   std::chrono::nanoseconds tcp_idle{std::chrono::seconds(5)};

@@ -10,6 +10,7 @@
 #include "actors/udp/inline_unit.hpp"
 #include "actors/udp/loop.hpp"
 #include "actors/udp/random_pool.hpp"
+#include "actors/udp/shared_queries.hpp"
 #include "actors/udp/sockets.hpp"
 #include "actors/udp/tcp.hpp"
 #include "actors/udp/timer_service.hpp"
@@ -88,7 +89,8 @@ public:
       : flow_({opts.max_outstanding_per_destination, opts.notify_rate,
                opts.poll_rate}),
         m_(opts.metrics != nullptr ? *opts.metrics : metrics::global()),
-        keys_(opts.tsig_keys), sendmmsg_hook_(opts.sendmmsg_hook) {
+        keys_(opts.tsig_keys), share_(opts.share_queries),
+        sendmmsg_hook_(opts.sendmmsg_hook) {
     if (opts.system != nullptr)
       unit_ = std::make_unique<inline_unit>(opts.system);
     epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -111,7 +113,7 @@ public:
           // Only the attempt still out: later ones fail by themselves.
           if (auto* req = attempts_.find_request(w.token);
               req != nullptr && req->outstanding == w.attempt)
-            fail(*req, w.attempt, err);
+            fail(*req, w.token, w.attempt, err);
         });
     for (size_t i = 0; i < opts.sockets_per_family; ++i) {
       int fd = open_udp_socket(false, opts.source_v4, opts.socket_buffer);
@@ -305,8 +307,14 @@ private:
                    unit_.get());
   }
 
-  /// Tells a request that its attempt failed to leave.
-  void fail(table::request& req, uint32_t attempt, int err);
+  /// Tells a request that its attempt failed to leave (and the attempts
+  /// riding on it).
+  void fail(table::request& req, uint64_t token, uint32_t attempt, int err);
+
+  /// Hands the answer to `token`'s attempt `attempt` to the attempts that
+  /// rode on its query (shared_queries).
+  void tell_riders(uint64_t token, uint32_t attempt,
+                   const net::reply_info& info);
 
   /// Runs the actors woken by tell(). They may submit commands, which the
   /// next turn of the loop takes without waiting.
@@ -347,13 +355,15 @@ private:
   table attempts_;
   datagram_reader reader_;
   timer_service timers_;
-  std::unique_ptr<tcp_pool> tcp_;          ///< DNS over TCP after TC=1
-  flow_control flow_;                      ///< per-destination limits
+  std::unique_ptr<tcp_pool> tcp_; ///< DNS over TCP after TC=1
+  flow_control flow_;             ///< per-destination limits
+  shared_queries sharing_; ///< one SOA query in flight per zone and server
   std::vector<flow_control::ready> ready_; ///< scratch of launch_ready()
   std::unordered_map<uint32_t, std::vector<outgoing>> batches_;
 
   metrics::registry& m_;                          ///< where the thread counts
   std::shared_ptr<const net::tsig_keyring> keys_; ///< null: no TSIG
+  bool share_;                                    ///< minidns.share-queries
   /// MACs of the signed queries of live requests, by token (newest last).
   std::unordered_map<uint64_t, std::vector<signed_query>> macs_;
   std::atomic<int64_t> lag_ns_{0}; ///< see timer_lag_ns()

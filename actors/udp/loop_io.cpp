@@ -19,7 +19,7 @@ void udp_io_loop::launch(table::request& req, uint64_t token, uint32_t attempt,
   auto key = attempts_.choose(dest, dest.v6 ? v6_ : v4_, rng_);
   if (!key) {
     // No socket of that family, or no free ID for that destination.
-    fail(req, attempt,
+    fail(req, token, attempt,
          (dest.v6 ? v6_ : v4_).empty() ? EAFNOSUPPORT : EADDRINUSE);
     return;
   }
@@ -27,7 +27,7 @@ void udp_io_loop::launch(table::request& req, uint64_t token, uint32_t attempt,
   out.len = build(req, token, key->id, out.data, sizeof(out.data));
   if (out.len == 0) {
     batches_[key->socket].pop_back();
-    fail(req, attempt, EMSGSIZE);
+    fail(req, token, attempt, EMSGSIZE);
     return;
   }
   out.key = *key;
@@ -68,7 +68,7 @@ bool udp_io_loop::send_tcp(table::request& req, uint64_t token,
   metrics::add(m_.udp.tcp_queries);
   if (tcp_->send(req.peer, tcp_waiter{token, attempt, req.kind}, now, err))
     return true;
-  fail(req, attempt, err);
+  fail(req, token, attempt, err);
   return false;
 }
 
@@ -124,7 +124,7 @@ void udp_io_loop::flush(uint32_t idx) {
       [&](size_t i, int err) {
         if (auto m = attempts_.find(out[i].key)) {
           attempts_.kill(out[i].key);
-          fail(*m.req, m.att->number, err);
+          fail(*m.req, m.att->token, m.att->number, err);
         }
       });
   if (sent < out.size()) {
@@ -160,6 +160,9 @@ void udp_io_loop::read_errors(uint32_t idx) {
     metrics::add(m_.udp.icmp_matched);
     settle(*m.req, m.att->number);
     tell(m.req->owner, send_error_atom::value, m.att->number, e.err);
+    for (auto ride : sharing_.closed(m.att->token, m.att->number))
+      if (auto* rider = attempts_.find_request(ride.token))
+        tell(rider->owner, send_error_atom::value, ride.attempt, e.err);
   }
 }
 
@@ -207,12 +210,28 @@ void udp_io_loop::accept(uint32_t idx, const uint8_t* data, size_t len,
   m_.rtt[static_cast<size_t>(m.req->kind)].observe(
       std::chrono::duration<double>(steady::now() - m.att->sent_at).count());
   tell(m.req->owner, answer_atom::value, m.att->number, info);
+  if (m.req->kind == net::query_kind::soa)
+    tell_riders(m.att->token, m.att->number, info);
 }
 
-void udp_io_loop::fail(table::request& req, uint32_t attempt, int err) {
+void udp_io_loop::fail(table::request& req, uint64_t token, uint32_t attempt,
+                       int err) {
   metrics::add(m_.udp.send_errors);
   settle(req, attempt);
   tell(req.owner, send_error_atom::value, attempt, err);
+  if (req.kind == net::query_kind::soa)
+    for (auto r : sharing_.closed(token, attempt))
+      if (auto* rider = attempts_.find_request(r.token))
+        tell(rider->owner, send_error_atom::value, r.attempt, err);
+}
+
+void udp_io_loop::tell_riders(uint64_t token, uint32_t attempt,
+                              const net::reply_info& info) {
+  for (auto r : sharing_.answered(token, attempt))
+    if (auto* rider = attempts_.find_request(r.token)) {
+      metrics::add(m_.udp.shared_answers);
+      tell(rider->owner, answer_atom::value, r.attempt, info);
+    }
 }
 
 bool udp_io_loop::accept_tcp(const tcp_waiter& w, uint16_t id,
@@ -235,6 +254,8 @@ bool udp_io_loop::accept_tcp(const tcp_waiter& w, uint16_t id,
   metrics::add(m_.rcodes[info.rcode & 0xf]);
   settle(*req, w.attempt);
   tell(req->owner, answer_atom::value, w.attempt, info);
+  if (req->kind == net::query_kind::soa)
+    tell_riders(w.token, w.attempt, info);
   return true;
 }
 

@@ -203,8 +203,8 @@ void zmq_bridge_loop::admit(std::string peer, messages::cast c) {
   if (!poll) {
     uint64_t into = 0;
     switch (coalescer_.arrive(
-        make_notify_key(c.zone_wire, c.destination, c.tsig,
-                        c.transport.value_or(net::transport::udp)),
+        net::make_query_key(c.zone_wire, c.destination, c.tsig,
+                            c.transport.value_or(net::transport::udp)),
         token, into)) {
     case notify_coalescer::action::start:
       break;

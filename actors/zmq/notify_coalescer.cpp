@@ -1,28 +1,6 @@
 #include "actors/zmq/notify_coalescer.hpp"
 
-#include <cctype>
-#include <functional>
-
 namespace minidns {
-
-size_t notify_key_hash::operator()(const notify_key& k) const noexcept {
-  size_t h = std::hash<std::string>{}(k.zone);
-  h ^= net::endpoint_hash{}(k.destination) + 0x9e3779b97f4a7c15ULL + (h << 6) +
-       (h >> 2);
-  h ^= (size_t{k.tsig} << 1 | static_cast<size_t>(k.transport)) +
-       0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-  return h;
-}
-
-notify_key make_notify_key(const std::string& zone_wire,
-                           const net::endpoint& destination, uint16_t tsig,
-                           net::transport transport) {
-  notify_key k{zone_wire, destination, tsig, transport};
-  // Label lengths are below 64 and unchanged by tolower (RFC 4343).
-  for (auto& c : k.zone)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return k;
-}
 
 notify_coalescer::action notify_coalescer::arrive(const notify_key& key,
                                                   uint64_t token,

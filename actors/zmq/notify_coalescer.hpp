@@ -7,7 +7,7 @@
 /// secondary everything the merged casts would have. Pure: tokens in,
 /// decisions out; the ZeroMQ thread keeps the casts themselves.
 
-#include "net/endpoint.hpp"
+#include "net/query_key.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -17,28 +17,8 @@
 
 namespace minidns {
 
-/// What makes two NOTIFYs the same.
-struct notify_key {
-  std::string zone; ///< uncompressed wire format, lowercase
-  net::endpoint destination;
-  uint16_t tsig = 0; ///< key index + 1; 0: unsigned
-  net::transport transport = net::transport::udp;
-
-  bool operator==(const notify_key& o) const {
-    return zone == o.zone && destination == o.destination && tsig == o.tsig &&
-           transport == o.transport;
-  }
-};
-
-/// Hash of a notify_key.
-struct notify_key_hash {
-  size_t operator()(const notify_key& k) const noexcept;
-};
-
-/// Makes the key of a NOTIFY for `zone_wire` (case folded here).
-notify_key make_notify_key(const std::string& zone_wire,
-                           const net::endpoint& destination, uint16_t tsig,
-                           net::transport transport);
+/// What makes two NOTIFYs the same (zone, destination, key, transport).
+using notify_key = net::query_key;
 
 class notify_coalescer {
 public:
@@ -69,7 +49,7 @@ private:
     uint64_t running = 0;
     std::optional<uint64_t> follow_up;
   };
-  std::unordered_map<notify_key, slot, notify_key_hash> slots_;
+  std::unordered_map<notify_key, slot, net::query_key_hash> slots_;
   std::unordered_map<uint64_t, notify_key> key_of_; ///< running token -> key
   size_t waiting_ = 0;
 };

@@ -65,8 +65,15 @@ protected:
 
 TEST_F(PoolPoll, ThresholdMetGivesTheConsensusAndTheLaggingOnePending) {
   start();
-  r[0].script("pool.test.", serial_script(7));
-  r[1].script("pool.test.", serial_script(9));
+  // The two at the serial answer 100 ms late: the lagging one has answered
+  // by then, and its line shows what it said.
+  auto late = [](uint32_t serial) {
+    auto s = serial_script(serial);
+    s.delay = 100ms;
+    return s;
+  };
+  r[0].script("pool.test.", late(7));
+  r[1].script("pool.test.", late(9));
   r[2].script("pool.test.", serial_script(5)); // behind: its NOTIFY withheld
   pm->send(pool_poll("pool.test.", 7, dests(), 66, 0.5, 0.2, 50));
   auto got = receive(*pm, reply_wait);
@@ -341,6 +348,64 @@ TEST_F(PoolPoll, BadInputNamesTheField) {
       "minidns_invalid_casts_total{reason=\"threshold_percentage\"}", 3));
   EXPECT_TRUE(
       wait_for_metric("minidns_invalid_casts_total{reason=\"expect\"}", 1));
+}
+
+TEST_F(PoolPoll, IdenticalPollsShareTheirQueries) {
+  start();
+  // Answers take 300 ms: every poll below arrives while the first query is
+  // in flight.
+  zone_script slow = serial_script(5);
+  slow.delay = 300ms;
+  r[0].script("shared.test.", slow);
+  constexpr int n = 100;
+  for (int i = 0; i < n; ++i) {
+    // Half expect serial 5 (reached), half serial 6 (behind: one more
+    // attempt each, and then ERROR): each by its own rules.
+    const bool behind = i % 2 == 1;
+    pm->send(poll_cast("shared.test.", behind ? 6 : 5, r[0].destination(), 2.0,
+                       0, behind ? 1 : 0, mp_int(i)));
+  }
+  int success = 0;
+  int error = 0;
+  for (int i = 0; i < n; ++i) {
+    auto got = receive(*pm, reply_wait);
+    ASSERT_TRUE(got) << "only " << i << " replies";
+    const bool behind = as_int(got->r.raw_request_id) % 2 == 1;
+    EXPECT_EQ(got->r.actual_serial, 5u) << got->json();
+    if (behind) {
+      EXPECT_EQ(got->r.status, "ERROR") << got->json();
+      EXPECT_EQ(got->r.detail, "lower serial") << got->json();
+      ++error;
+    } else {
+      EXPECT_EQ(got->r.status, "SUCCESS") << got->json();
+      ++success;
+    }
+  }
+  EXPECT_EQ(success, n / 2);
+  EXPECT_EQ(error, n / 2);
+  // 100 first attempts asked one query; the 50 second attempts another.
+  EXPECT_EQ(r[0].count_for("shared.test."), 2u)
+      << summary(r[0].queries_for("shared.test."));
+  EXPECT_TRUE(
+      wait_for_metric("minidns_shared_attempts_total", n - 1 + n / 2 - 1));
+  EXPECT_EQ(metric("minidns_shared_answers_total"), n - 1 + n / 2 - 1);
+}
+
+TEST_F(PoolPoll, SharingCanBeTurnedOff) {
+  start({"--minidns.share-queries=false"});
+  zone_script slow = serial_script(5);
+  slow.delay = 200ms;
+  r[0].script("shared.test.", slow);
+  for (int i = 0; i < 10; ++i)
+    pm->send(
+        poll_cast("shared.test.", 5, r[0].destination(), 2.0, 0, 0, mp_int(i)));
+  for (int i = 0; i < 10; ++i) {
+    auto got = receive(*pm, reply_wait);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->r.status, "SUCCESS") << got->json();
+  }
+  EXPECT_EQ(r[0].count_for("shared.test."), 10u);
+  EXPECT_EQ(metric("minidns_shared_attempts_total"), 0);
 }
 
 } // namespace

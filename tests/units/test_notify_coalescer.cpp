@@ -18,7 +18,7 @@ net::endpoint dest(const std::string& text) {
 
 notify_key key(const std::string& zone_wire, const std::string& d = "192.0.2.1",
                uint16_t tsig = 0, net::transport t = net::transport::udp) {
-  return make_notify_key(zone_wire, dest(d), tsig, t);
+  return net::make_query_key(zone_wire, dest(d), tsig, t);
 }
 
 const std::string zone("\7example\3com\0", 13);
