@@ -126,4 +126,19 @@ std::string format_seconds(double s) {
   return out;
 }
 
+unsigned threshold_arg(std::string_view name, std::string_view value) {
+  auto n = parse_uint(value, 100);
+  if (!n || *n == 0)
+    throw usage_error(std::string(name) +
+                      ": not an integer in 1..100: " + quote_arg(value));
+  return static_cast<unsigned>(*n);
+}
+
+std::string expect_arg(std::string_view name, std::string_view value) {
+  if (value != "serial" && value != "absent")
+    throw usage_error(std::string(name) + ": expected serial or absent, got " +
+                      quote_arg(value));
+  return std::string(value);
+}
+
 } // namespace minidns::ctl

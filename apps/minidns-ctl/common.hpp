@@ -43,6 +43,10 @@ struct cast_params {
   std::optional<std::string> tsig_key;
   /// Notifies: the zone's SOA for `domain.soa`; unset: not sent.
   std::optional<messages::soa_hint> soa;
+  /// Polls: `threshold_percentage` (1..100); unset: not sent.
+  std::optional<unsigned> threshold;
+  /// Polls: `expect` ("serial" or "absent"); unset: not sent.
+  std::optional<std::string> expect;
 };
 
 /// One cast to send, as the user wrote it.
@@ -50,9 +54,22 @@ struct cast_spec {
   messages::method kind = messages::method::notify_zone_changed; ///< which
   std::string zone;                                              ///< ZONE
   std::optional<uint32_t> serial; ///< SERIAL, polls only
-  std::string destination;        ///< DESTINATION, as written
-  cast_params params;             ///< the defaults or the line's own
+  /// DESTINATION, as written; for polls, DEST1,DEST2,... becomes
+  /// `destinations`.
+  std::string destination;
+  cast_params params; ///< the defaults or the line's own
+  /// cancel: the request_id of the cast to end (casts are numbered from 1
+  /// in the order minidns-ctl sends them).
+  uint64_t cancel_id = 0;
 };
+
+/// `threshold=`/--threshold: an integer in 1..100. Throws usage_error
+/// naming `name`.
+unsigned threshold_arg(std::string_view name, std::string_view value);
+
+/// `expect=`/--expect: "serial" or "absent". Throws usage_error naming
+/// `name`.
+std::string expect_arg(std::string_view name, std::string_view value);
 
 /// `s` in single quotes for a message: printable ASCII as is, other bytes
 /// as \xNN, cut after 64 bytes.

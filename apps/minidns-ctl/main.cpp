@@ -38,7 +38,8 @@ int run(int argc, char** argv) {
     return exit_ok;
   }
   if (opt.positional.empty())
-    throw usage_error("missing COMMAND (notify, poll, batch or keygen)");
+    throw usage_error(
+        "missing COMMAND (notify, poll, serial, batch or keygen)");
   const std::string& cmd = opt.positional[0];
   if (cmd == "keygen") {
     if (opt.positional.size() != 2)

@@ -20,12 +20,19 @@ constexpr const char* description =
 constexpr const char* commands_help = R"(
 Commands:
   notify ZONE DESTINATION
-  poll ZONE SERIAL DESTINATION
+  poll ZONE SERIAL DESTINATION[,DESTINATION...]
+                    several destinations: one status for all of them
+                    (--threshold); SERIAL is ignored with --expect=absent
+  serial ZONE DESTINATION
+                    get_serial_number: the serial the server answers with
   batch FILE        FILE or '-' for stdin; one cast per line:
                       notify ZONE DESTINATION [TIMEOUT RETRY_INTERVAL MAX_RETRIES]
-                      poll ZONE SERIAL DESTINATION [TIMEOUT RETRY_INTERVAL MAX_RETRIES]
-                    each may end with delay=S and transport=udp|tcp (for
-                    this line, over --delay and --transport);
+                      poll ZONE SERIAL DESTINATION[,...] [TIMEOUT RETRY_INTERVAL MAX_RETRIES]
+                      serial ZONE DESTINATION [TIMEOUT RETRY_INTERVAL MAX_RETRIES]
+                      cancel N  (ends cast N of this batch, counting from 1)
+                    each may end with delay=S and transport=udp|tcp, and
+                    a poll with threshold=N and expect=serial|absent (for
+                    this line, over the options);
                     blank lines and lines starting with '#' are skipped
   keygen PATH       writes a new CURVE key pair to PATH (mode 0600) and its
                     public key to PATH.pub; prints the public key
@@ -211,6 +218,19 @@ void declare_options(CLI::App& app, options& opt, CLI::Option*& positional) {
         if (v.empty())
           throw usage_error(std::string(name) + ": empty");
         opt.params.tsig_key = v;
+      });
+  add("--threshold", "N",
+      "polls of several destinations: the percentage of\n"
+      "them that must reach the serial, 1..100; sent\n"
+      "only when given (minidns's default: 100)",
+      [&](std::string_view name, const std::string& v) {
+        opt.params.threshold = threshold_arg(name, v);
+      });
+  add("--expect", "serial|absent",
+      "polls: wait for the serial, or for the zone to be\n"
+      "gone from the servers; sent only when given",
+      [&](std::string_view name, const std::string& v) {
+        opt.params.expect = expect_arg(name, v);
       });
   app.add_flag_function(
          "--want-status",

@@ -99,7 +99,39 @@ void add_optional_fields(std::string& frame, const cast_params& p) {
 /// Whether minidns answers `c` with an update_status (a poll, or a notify
 /// that asks for one): the ledger waits for those.
 bool expects_status(const cast_spec& c) {
-  return c.kind == msg::method::poll_for_serial_number || c.params.want_status;
+  return msg::is_poll(c.kind) || c.params.want_status;
+}
+
+/// The pool poll fields of `c`: DEST1,DEST2,... as `destinations`,
+/// --threshold and --expect (polls only). Null when there are none.
+std::unique_ptr<msg::cast_extras> extras_of(const cast_spec& c) {
+  if (!msg::is_poll(c.kind))
+    return nullptr;
+  auto x = std::make_unique<msg::cast_extras>();
+  if (c.destination.find(',') != std::string::npos) {
+    std::string_view rest = c.destination;
+    for (;;) {
+      auto comma = rest.find(',');
+      x->destinations.emplace_back(rest.substr(0, comma));
+      if (comma == std::string_view::npos)
+        break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  x->threshold = c.params.threshold;
+  if (c.kind == msg::method::poll_for_serial_number && c.params.expect)
+    x->expect = *c.params.expect;
+  if (x->destinations.empty() && !x->threshold && x->expect.empty())
+    return nullptr;
+  return x;
+}
+
+/// The msgpack encoding of a cast number (a request_id).
+std::string packed_id(uint64_t n) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_uint64(n);
+  return std::string(buf.data(), buf.size());
 }
 
 /// Sends the casts, matches replies, keeps time.
@@ -265,20 +297,31 @@ public:
 private:
   /// Encodes (once) and tries to send next_. False when ZeroMQ has no room.
   bool send_next(clock_type::time_point now) {
-    if (frame_.empty()) {
+    const bool cancel = next_->kind == msg::method::cancel;
+    if (frame_.empty() && cancel) {
+      frame_ = msg::encode_cancel(packed_id(next_->cancel_id));
+    } else if (frame_.empty()) {
+      auto extras = extras_of(*next_);
       frame_ = msg::encode_cast(
           next_->kind, next_->zone, next_->serial, next_->destination,
           next_->params.timeout, next_->params.retry_interval,
           next_->params.max_retries, tool_context(), ledger_.next_request_id(),
           next_->kind == msg::method::notify_zone_changed && next_->params.soa
               ? &*next_->params.soa
-              : nullptr);
+              : nullptr,
+          extras.get());
       add_optional_fields(frame_, next_->params);
     }
     if (!sock_.send(zmq::buffer(frame_), zmq::send_flags::dontwait))
       return false;
     frame_.clear();
     last_progress_ = now;
+    if (cancel) {
+      // Not a cast of its own: its reply ("cancelled") is printed, and the
+      // casts it ends answer as they end.
+      next_.reset();
+      return true;
+    }
     double secs = deadline_seconds(next_->params, opt_.grace);
     auto deadline = now + to_duration(secs);
     ledger_.sent(expects_status(*next_), deadline, secs);

@@ -228,19 +228,44 @@ cast_spec make_cast(const std::vector<std::string_view>& all_words,
   } else if (cmd == "poll") {
     c.kind = msg::method::poll_for_serial_number;
     fixed = 3;
-    synopsis = allow_params ? "poll ZONE SERIAL DESTINATION [TIMEOUT "
+    synopsis = allow_params ? "poll ZONE SERIAL DESTINATION[,DESTINATION...] "
+                              "[TIMEOUT RETRY_INTERVAL MAX_RETRIES] [delay=S] "
+                              "[transport=udp|tcp] [threshold=N] "
+                              "[expect=serial|absent]"
+                            : "poll ZONE SERIAL DESTINATION[,DESTINATION...]";
+  } else if (cmd == "serial") {
+    c.kind = msg::method::get_serial_number;
+    fixed = 2;
+    synopsis = allow_params ? "serial ZONE DESTINATION [TIMEOUT "
                               "RETRY_INTERVAL MAX_RETRIES] [delay=S] "
                               "[transport=udp|tcp]"
-                            : "poll ZONE SERIAL DESTINATION";
+                            : "serial ZONE DESTINATION";
+  } else if (cmd == "cancel") {
+    // A cancel ends casts of its own connection: those of this batch.
+    if (!allow_params)
+      throw usage_error("cancel: only in a batch, where it ends a cast sent "
+                        "before it on the same connection");
+    c.kind = msg::method::cancel;
+    if (all_words.size() != 2)
+      throw usage_error("usage: cancel N (N: the cast's number in this batch, "
+                        "from 1)");
+    auto n = parse_uint(all_words[1], UINT64_MAX);
+    if (!n || *n == 0)
+      throw usage_error("cancel N: not a cast number (1, 2, ...): " +
+                        quote_arg(all_words[1]));
+    c.cancel_id = *n;
+    return c;
   } else {
     throw usage_error("unknown command " + quote_arg(cmd) +
-                      (allow_params ? " (expected notify or poll)"
-                                    : " (expected notify, poll or batch)"));
+                      (allow_params
+                           ? " (expected notify, poll, serial or cancel)"
+                           : " (expected notify, poll, serial or batch)"));
   }
   // A batch line's KEY=VALUE words: after ZONE, where no other word has an
   // '=' (SERIAL, DESTINATION and the numbers cannot).
   std::vector<std::string_view> words;
-  bool line_delay = false, line_transport = false;
+  std::vector<std::string_view> seen_keys;
+  const bool poll = c.kind == msg::method::poll_for_serial_number;
   for (size_t i = 0; i < all_words.size(); ++i) {
     const std::string_view w = all_words[i];
     const size_t eq = w.find('=');
@@ -249,17 +274,25 @@ cast_spec make_cast(const std::vector<std::string_view>& all_words,
       continue;
     }
     const std::string_view key = w.substr(0, eq), value = w.substr(eq + 1);
-    if (key != "delay" && key != "transport")
-      throw usage_error("unknown key " + quote_arg(key) +
-                        " (expected delay=S or transport=udp|tcp)");
-    bool& seen = key == "delay" ? line_delay : line_transport;
-    if (seen)
+    const bool known = key == "delay" || key == "transport" ||
+                       (poll && (key == "threshold" || key == "expect"));
+    if (!known)
+      throw usage_error(
+          "unknown key " + quote_arg(key) +
+          (poll ? " (expected delay=S, transport=udp|tcp, threshold=N or "
+                  "expect=serial|absent)"
+                : " (expected delay=S or transport=udp|tcp)"));
+    if (std::find(seen_keys.begin(), seen_keys.end(), key) != seen_keys.end())
       throw usage_error(std::string(key) + ": given twice");
-    seen = true;
+    seen_keys.push_back(key);
     if (key == "delay")
       c.params.delay = delay_arg(key, value);
-    else
+    else if (key == "transport")
       c.params.transport = transport_arg(key, value);
+    else if (key == "threshold")
+      c.params.threshold = threshold_arg(key, value);
+    else
+      c.params.expect = expect_arg(key, value);
   }
   size_t args = words.size() - 1;
   if (args != fixed && !(allow_params && args == fixed + 3))

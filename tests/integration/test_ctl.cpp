@@ -432,4 +432,100 @@ TEST_F(Ctl, BadUsageExitsTwo) {
   EXPECT_TRUE(barrier(r).empty());
 }
 
+TEST_F(Ctl, PollOfSeveralDestinationsWithAThreshold) {
+  responder a, b, c;
+  zone_script at = {}, behind = {};
+  at.serial = 9;
+  behind.serial = 3;
+  a.script("ctlpool.test.", at);
+  b.script("ctlpool.test.", at);
+  c.script("ctlpool.test.", behind);
+  const auto dests =
+      a.destination() + "," + b.destination() + "," + c.destination();
+  auto res = ctl({"--timeout=0.5", "--retry-interval=0.1", "--max-retries=20",
+                  "--threshold=66", "poll", "ctlpool.test.", "9", dests});
+  EXPECT_EQ(res.status, 0) << res.out << res.err;
+  auto lines = lines_of(res.out);
+  ASSERT_EQ(lines.size(), 1u) << res.out;
+  EXPECT_TRUE(contains(lines[0], "\"status\":\"SUCCESS\"")) << lines[0];
+  EXPECT_TRUE(contains(lines[0], "\"detail\":\"threshold met\"")) << lines[0];
+  EXPECT_TRUE(contains(lines[0], "\"destination\":\"" + c.destination() +
+                                     "\",\"status\":\"PENDING\""))
+      << lines[0];
+  // Without the threshold every one must reach it: ERROR, exit 1.
+  res = ctl({"--timeout=0.2", "--retry-interval=0", "--max-retries=1", "poll",
+             "ctlpool.test.", "9", dests});
+  EXPECT_EQ(res.status, 1) << res.out << res.err;
+  EXPECT_TRUE(contains(res.out, "\"detail\":\"threshold missed\"")) << res.out;
+}
+
+TEST_F(Ctl, SerialAndAbsence) {
+  responder r;
+  zone_script s;
+  s.serial = 31;
+  r.script("ctlread.test.", s);
+  zone_script refused;
+  refused.rcode = 5;
+  r.script("ctlgone.test.", refused);
+  auto res = ctl({"--timeout=1", "--max-retries=0", "serial", "ctlread.test.",
+                  r.destination()});
+  EXPECT_EQ(res.status, 0) << res.out << res.err;
+  EXPECT_TRUE(contains(res.out, "\"actual_serial\":31")) << res.out;
+  EXPECT_TRUE(contains(res.out, "\"detail\":\"serial read\"")) << res.out;
+  res = ctl({"--timeout=1", "--max-retries=0", "--expect=absent", "poll",
+             "ctlgone.test.", "0", r.destination()});
+  EXPECT_EQ(res.status, 0) << res.out << res.err;
+  EXPECT_TRUE(contains(res.out, "\"detail\":\"rcode REFUSED\"")) << res.out;
+  // The zone still served: not absent.
+  res = ctl({"--timeout=1", "--max-retries=0", "--expect=absent", "poll",
+             "ctlread.test.", "0", r.destination()});
+  EXPECT_EQ(res.status, 1) << res.out << res.err;
+  EXPECT_TRUE(contains(res.out, "\"detail\":\"zone served\"")) << res.out;
+}
+
+TEST_F(Ctl, BatchCancelEndsAnEarlierCast) {
+  responder r;
+  zone_script silent;
+  silent.silent = true;
+  r.script("ctllong.test.", silent);
+  zone_script s;
+  s.serial = 4;
+  r.script("ctlok.test.", s);
+  // Cast 1 would poll for 100 s; cast 2 succeeds; the cancel ends cast 1.
+  auto path =
+      write_config("batch-cancel", "poll ctllong.test. 1 " + r.destination() +
+                                       " 0.5 0 200\npoll ctlok.test. 4 " +
+                                       r.destination() + "\ncancel 1\n");
+  auto t0 = clock_type::now();
+  auto res =
+      ctl({"--timeout=1", "--max-retries=0", "--grace=0.3", "batch", path});
+  EXPECT_LT(clock_type::now() - t0, 20s);
+  EXPECT_EQ(res.status, 1) << "a cancelled poll is an ERROR: " << res.out
+                           << res.err;
+  EXPECT_TRUE(contains(res.out, "\"detail\":\"cancelled\"")) << res.out;
+  EXPECT_TRUE(contains(res.out, "{\"method\":\"cancelled\",\"request_id\":1,"
+                                "\"count\":1}"))
+      << res.out;
+  ::unlink(path.c_str());
+}
+
+TEST_F(Ctl, PoolPollUsageErrors) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--threshold=0", "poll", "z.", "1", "x"},
+        {"--threshold=101", "poll", "z.", "1", "x"},
+        {"--expect=gone", "poll", "z.", "1", "x"},
+        {"cancel", "1"},
+        {"serial", "z."}}) {
+    auto res = ctl(args);
+    EXPECT_EQ(res.status, 2) << args[0] << ": " << res.out << res.err;
+  }
+  auto path =
+      write_config("batch-bad-threshold", "poll z. 1 127.0.0.1 threshold=0\n");
+  auto res = ctl({"batch", path});
+  EXPECT_EQ(res.status, 2) << res.err;
+  EXPECT_TRUE(contains(res.err, "threshold: not an integer in 1..100"))
+      << res.err;
+  ::unlink(path.c_str());
+}
+
 } // namespace
