@@ -186,7 +186,7 @@ dns_server::dns_server(server_config cfg, fs::path dir)
   // it; then the server exits and is started again on another port.
   std::string failures;
   for (int attempt = 1; attempt <= 3; ++attempt) {
-    port_ = free_port();
+    port_ = cfg_.port != 0 ? cfg_.port : free_port();
     write_files();
     pid_ = spawn(command(), log_path_);
     reaped_ = false;

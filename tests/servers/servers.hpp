@@ -85,6 +85,8 @@ struct server_config {
   std::string address = "127.0.0.1";
   /// Also listen on ::1 (ignored when IPv6 loopback is unavailable).
   bool ipv6 = true;
+  /// The port to listen on; 0: a free one.
+  uint16_t port = 0;
   /// Zones served as primary from zone files: name -> SOA serial.
   std::map<std::string, uint32_t> primary_zones;
   /// Zones served as secondary of `primary_address`:`primary_port`: name
@@ -123,6 +125,8 @@ public:
   dns_server& operator=(const dns_server&) = delete;
 
   server_kind kind() const { return cfg_.kind; }
+  /// What it was started with.
+  const server_config& config() const { return cfg_; }
   const std::string& address() const { return cfg_.address; }
   uint16_t port() const { return port_; }
   /// "ADDRESS:PORT", the IPv4 destination for a cast.
