@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -44,10 +45,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(!r->error.empty());
   } else {
     auto& c = *decoded.ok;
+    if (c.kind == method::cancel) {
+      check(!c.request_id.empty());
+      auto frame = encode_cancelled(c.request_id, 3);
+      check_utf8(frame);
+      auto r = decode_reply(frame.data(), frame.size(), err);
+      check(r.has_value() && r->count == 3u);
+      (void)msgpack_to_json(data, size);
+      return 0;
+    }
     check(!c.zone_wire.empty() && c.zone_wire.size() <= 255);
     check(c.timeout.count() > 0);
-    check(c.destination.port != 0);
-    if (c.kind == method::poll_for_serial_number) {
+    if (c.pool) {
+      const auto& p = *c.pool;
+      check(!p.destinations.empty() && p.destinations.size() <= 1000);
+      check(p.raw.size() == p.destinations.size());
+      check(p.threshold >= 1 && p.threshold <= 100);
+      for (const auto& d : p.destinations)
+        check(d.port != 0);
+      // The pool's reply, with every line, reads back.
+      std::vector<destination_status> each;
+      for (const auto& raw : p.raw)
+        each.push_back({raw, "PENDING", std::nullopt, "pending"});
+      auto frame = finish_pool_status(c.reply_prefix, status::error, 7u,
+                                      "threshold missed", each);
+      check_utf8(frame);
+      auto r = decode_reply(frame.data(), frame.size(), err);
+      check(r.has_value() && r->destinations.size() == each.size());
+    } else {
+      check(c.destination.port != 0);
+    }
+    if (is_poll(c.kind) && !c.pool) {
       auto frame = finish_status(c.reply_prefix, status::success, 7u, "x");
       check_utf8(frame);
       auto r = decode_reply(frame.data(), frame.size(), err);

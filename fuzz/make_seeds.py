@@ -87,6 +87,17 @@ def cast_seeds():
     write("cast", "nested", msgpack.packb(dict(base, context=[[[[[[1]]]]]])))
     write("cast", "bin-context", msgpack.packb(dict(base, context=b"\x00\xff"),
                                                use_bin_type=True))
+    pool = dict(base, destinations=["127.0.0.1:5300", "[::1]:53", "192.0.2.1"],
+                threshold_percentage=66)
+    del pool["destination"]
+    write("cast", "pool-poll", msgpack.packb(pool))
+    write("cast", "pool-duplicate", msgpack.packb(
+        dict(pool, destinations=["192.0.2.1", "192.0.2.1:53"])))
+    write("cast", "pool-absent", msgpack.packb(dict(pool, expect="absent")))
+    get = dict(base, method="get_serial_number", domain={"name": "example.com."})
+    write("cast", "get-serial", msgpack.packb(get))
+    write("cast", "cancel", msgpack.packb({"method": "cancel", "request_id": [1, "x"]}))
+    write("cast", "cancel-no-id", msgpack.packb({"method": "cancel"}))
 
 
 if "cast" in wanted:

@@ -130,9 +130,7 @@ void zmq_bridge_loop::busy(std::string peer, messages::cast c,
                 "(minidns.max-queued-per-pool-manager); send this one to "
                 "another instance";
   router_.route(std::move(peer),
-                c.wants_status ? messages::finish_status_with_error(
-                                     std::move(c.reply_prefix),
-                                     messages::status::error, "busy", reason)
+                c.wants_status ? unstarted_status(c, "busy", reason)
                                : messages::encode_error(reason, c.request_id),
                 now);
 }
@@ -148,9 +146,7 @@ void zmq_bridge_loop::refuse_draining(std::string peer, messages::cast c,
                                       clock::time_point now) {
   router_.route(std::move(peer),
                 c.wants_status
-                    ? messages::finish_status(std::move(c.reply_prefix),
-                                              messages::status::error,
-                                              std::nullopt, "shutdown")
+                    ? unstarted_status(c, "shutdown")
                     : messages::encode_error(
                           "draining: minidns is shutting down; the cast "
                           "was not carried out",

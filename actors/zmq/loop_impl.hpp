@@ -94,6 +94,13 @@ struct pending_cancel {
   uint64_t waiting = 0; ///< of which not ended yet
 };
 
+/// The one status of a cast that ends before it starts (refused while
+/// draining, busy, cancelled in the queue): ERROR with `detail`, and
+/// `reason` as "error" when not empty. A pool poll's lists every
+/// destination as PENDING.
+std::string unstarted_status(messages::cast& c, std::string_view detail,
+                             std::string_view reason = {});
+
 } // namespace zmq_loop_detail
 
 using namespace zmq_loop_detail;

@@ -2,25 +2,40 @@
 /// destinations (pool_tally decides them) and cancels. See loop_impl.hpp.
 
 #include "actors/zmq/loop_impl.hpp"
+#include "messages/wire.hpp"
 
 namespace minidns {
 
-namespace {
-
-/// Every destination of a pool poll that ends before any of its requests
-/// ran (cancelled in the intake queue): all PENDING.
-std::string unstarted_pool_status(messages::cast& c, net::detail why) {
+std::string zmq_loop_detail::unstarted_status(messages::cast& c,
+                                              std::string_view detail,
+                                              std::string_view reason) {
+  if (!c.pool)
+    return reason.empty()
+               ? messages::finish_status(std::move(c.reply_prefix),
+                                         messages::status::error, std::nullopt,
+                                         detail)
+               : messages::finish_status_with_error(std::move(c.reply_prefix),
+                                                    messages::status::error,
+                                                    detail, reason);
+  // A pool poll: every destination PENDING, none asked.
   std::vector<messages::destination_status> each;
   each.reserve(c.pool->raw.size());
   for (const auto& raw : c.pool->raw)
     each.push_back(
         {raw, "PENDING", std::nullopt, net::to_string(net::detail::pending)});
-  return messages::finish_pool_status(std::move(c.reply_prefix),
-                                      messages::status::error, std::nullopt,
-                                      net::to_string(why), each);
+  auto& prefix = c.reply_prefix;
+  if (!reason.empty()) // one key more: "error" (a fixmap: at most 8 keys)
+    prefix[0] = static_cast<char>(prefix[0] + 1);
+  auto out = messages::finish_pool_status(
+      std::move(prefix), messages::status::error, std::nullopt, detail, each);
+  if (!reason.empty()) {
+    messages::string_stream stream{out};
+    messages::packer pk(stream);
+    messages::pack_str(pk, "error");
+    messages::pack_str(pk, reason);
+  }
+  return out;
 }
-
-} // namespace
 
 void zmq_bridge_loop::start_pool(uint64_t token, messages::cast c,
                                  std::string peer) {
@@ -132,13 +147,9 @@ void zmq_bridge_loop::cancel(std::string peer, messages::cast c,
       [&](messages::cast q) {
         if (!q.wants_status)
           return;
-        router_.route(peer,
-                      q.pool ? unstarted_pool_status(q, net::detail::cancelled)
-                             : messages::finish_status(
-                                   std::move(q.reply_prefix),
-                                   messages::status::error, std::nullopt,
-                                   net::to_string(net::detail::cancelled)),
-                      now);
+        router_.route(
+            peer, unstarted_status(q, net::to_string(net::detail::cancelled)),
+            now);
       });
   // Running: each ends with its status; the reply waits for them.
   for (auto& [token, req] : live_)

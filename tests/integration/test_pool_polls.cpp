@@ -408,4 +408,42 @@ TEST_F(PoolPoll, SharingCanBeTurnedOff) {
   EXPECT_EQ(metric("minidns_shared_attempts_total"), 0);
 }
 
+TEST_F(PoolPoll, APoolPollThatNeverStartsListsEveryDestinationPending) {
+  start(
+      {"--minidns.max-in-flight=1", "--minidns.max-queued-per-pool-manager=1"});
+  zone_script silent;
+  silent.silent = true;
+  r[0].default_script(silent);
+  // One request runs (the limit), one pool poll waits, the next is busy.
+  pm->send(poll_cast("hold.test.", 1, r[0].destination(), 5.0, 0, 0,
+                     mp_str("hold")));
+  ASSERT_TRUE(r[0].wait_for_count(1, reply_wait));
+  const auto two =
+      std::vector<std::string>{r[1].destination(), r[2].destination()};
+  pm->send(pool_poll("wait.test.", 1, two, 50, 1.0, 0, 0, mp_str("queued")));
+  pm->send(pool_poll("busy.test.", 1, two, 50, 1.0, 0, 0, mp_str("busy")));
+  auto busy = receive(*pm, reply_wait);
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->r.raw_request_id, mp_str("busy")) << busy->json();
+  EXPECT_EQ(busy->r.status, "ERROR");
+  EXPECT_EQ(busy->r.detail, "busy");
+  EXPECT_TRUE(starts_with(busy->r.error, "busy: ")) << busy->json();
+  ASSERT_EQ(busy->r.destinations.size(), 2u) << busy->json();
+  EXPECT_EQ(busy->r.destinations[1].status, "PENDING");
+  EXPECT_EQ(busy->r.destinations[1].detail, "pending");
+  // The queued one, cancelled before it started.
+  pm->send(messages::encode_cancel(mp_str("queued")));
+  auto cancelled = receive(*pm, reply_wait);
+  ASSERT_TRUE(cancelled);
+  EXPECT_EQ(cancelled->r.raw_request_id, mp_str("queued"));
+  EXPECT_EQ(cancelled->r.detail, "cancelled") << cancelled->json();
+  ASSERT_EQ(cancelled->r.destinations.size(), 2u) << cancelled->json();
+  EXPECT_EQ(cancelled->r.destinations[0].status, "PENDING");
+  auto count = receive(*pm, reply_wait);
+  ASSERT_TRUE(count);
+  EXPECT_EQ(count->r.method, "cancelled");
+  EXPECT_EQ(count->r.count, 1u);
+  EXPECT_EQ(r[1].count() + r[2].count(), 0u) << "neither ever asked";
+}
+
 } // namespace
