@@ -16,6 +16,12 @@ instance are spread round-robin over the connected instances; with
 timeout) or whose deadline passes is sent again to another instance, and
 its future still resolves exactly once.
 
+A poll may name a list of destinations (a pool's servers) and a threshold
+percentage: its Status then has one DestinationStatus per destination.
+`expect="absent"` waits for the zone to be gone, get_serial() reads the
+serial a server has, and cancel(future) ends a poll, whose future then
+resolves with ERROR "cancelled".
+
 Each socket has a stable routing id (given, or made once per Client), so
 that replies minidns finished while the connection was down are delivered
 when it comes back (minidns holds them for `minidns.reply-hold`).
@@ -33,10 +39,13 @@ from .cli import _main  # noqa: F401
 from .client import Client, _Pending  # noqa: F401
 from .keys import generate_keys, load_key_file
 from .protocol import (  # noqa: F401
+    CANCEL,
+    GET_SERIAL,
     NOTIFY,
     POLL,
     CastRefused,
     DeadlineExceeded,
+    DestinationStatus,
     MinidnsError,
     Status,
 )
@@ -44,6 +53,7 @@ from .protocol import (  # noqa: F401
 __all__ = [
     "Client",
     "Status",
+    "DestinationStatus",
     "MinidnsError",
     "DeadlineExceeded",
     "CastRefused",

@@ -1,4 +1,4 @@
-"""python3 -m minidns_client ENDPOINT ZONE SERIAL DESTINATION"""
+"""python3 -m minidns_client [poll|serial] ... (see cli.USAGE)"""
 
 from minidns_client import _main
 

@@ -1,6 +1,6 @@
 """The Client: DEALER sockets to the minidns instances, and the I/O thread
-that sends casts, resolves the polls' futures and fails polls over (see the
-package's docstring)."""
+that sends casts, resolves the polls' (and cancels') futures and fails polls
+over (see the package's docstring)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,29 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, Union
 
 import zmq
 
 from .protocol import (
+    GET_SERIAL,
     NOTIFY,
     POLL,
     CastRefused,
     DeadlineExceeded,
+    cancelled_status,
     decode_reply,
     encode_cast,
+    make_cancel,
     make_cast,
     make_status,
 )
+
+#: One destination ("192.0.2.53:53"), or a list of them (a pool's servers).
+Destinations = Union[str, Sequence[str]]
 
 
 @dataclass
@@ -36,6 +43,13 @@ class _Pending:
     tried: list
     chosen: bool  # the caller chose the instance: no failover
     sent: bool = False  # ZeroMQ took the cast (else: tried again soon)
+    cancelling: bool = False  # cancel() sent for it: no failover either
+
+
+@dataclass
+class _Cancel:
+    future: Future  # of the count in minidns's "cancelled" reply
+    deadline: float  # time.monotonic()
 
 
 class Client:
@@ -108,7 +122,12 @@ class Client:
         self._ids = itertools.count(1)
         self._rr = itertools.count()
         self._pending: dict[int, _Pending] = {}
-        self._unsent_notifies: list[tuple[int, dict]] = []
+        # Cancels awaiting their "cancelled" reply, by (instance, request
+        # id) of the poll they end, oldest first.
+        self._cancels: dict[tuple[int, int], list[_Cancel]] = {}
+        # Casts without a future (notifies, cancels) ZeroMQ did not take
+        # yet: (instance, cast).
+        self._unsent_casts: list[tuple[int, dict]] = []
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._wake_r = self._ctx.socket(zmq.PAIR)
         self._wake_w = self._ctx.socket(zmq.PAIR)
@@ -127,8 +146,8 @@ class Client:
     def poll(
         self,
         zone: str,
-        serial: int,
-        destination: str,
+        serial: Optional[int],
+        destination: Destinations,
         *,
         timeout: float = 2.0,
         retry_interval: float = 1.0,
@@ -139,6 +158,8 @@ class Client:
         delay: Optional[float] = None,
         transport: Optional[str] = None,
         tsig_key: Optional[str] = None,
+        threshold: Optional[int] = None,
+        expect: Optional[str] = None,
     ) -> Future:
         """Asks minidns to poll `destination` for `zone`'s SOA until it has
         `serial` or newer. Returns a Future resolved with a Status, or
@@ -148,16 +169,57 @@ class Client:
         first query; `transport`: "udp" or "tcp" (every query over TCP);
         `tsig_key`: the name of a TSIG key in minidns's
         minidns.tsig-keys-file, to sign the queries with; each is sent only
-        when given, and a bad one raises ValueError."""
-        cast = self._cast(POLL, zone, serial, destination, timeout,
+        when given, and a bad one raises ValueError.
+
+        `destination` may also be a list (or tuple) of 1..1000 distinct
+        destinations, a pool's servers (sent as `destinations`): minidns
+        polls them all with this budget and sends one Status, SUCCESS
+        ("threshold met") once `threshold` percent of them (1..100, default
+        100, rounded up) reached the goal, else ERROR ("threshold missed");
+        `Status.destinations` then has one DestinationStatus per
+        destination, in this order, and `actual_serial` is the lowest
+        serial among those that reached it. `expect`: "serial" (the
+        default) or "absent": wait until the server no longer serves the
+        zone (REFUSED, NOTAUTH, or NXDOMAIN from an authority; detail
+        "rcode REFUSED" and the like; a server still serving it gives
+        "zone served"); `serial` may then be None. Bad `threshold`,
+        `expect` or lists raise ValueError."""
+        one, many = _split_destinations(destination)
+        cast = self._cast(POLL, zone, serial, one, timeout,
                           retry_interval, max_retries, context, delay,
-                          transport, tsig_key=tsig_key)
-        if deadline is None:
-            deadline = self._budget(cast)
-        fut: Future = Future()
-        fut.set_running_or_notify_cancel()
-        self._command(("poll", cast, fut, deadline, instance))
-        return fut
+                          transport, tsig_key=tsig_key, destinations=many,
+                          threshold_percentage=threshold, expect=expect)
+        return self._submit(cast, deadline, instance)
+
+    def get_serial(
+        self,
+        zone: str,
+        destination: Destinations,
+        *,
+        timeout: float = 2.0,
+        retry_interval: float = 1.0,
+        max_retries: int = 3,
+        context: Any = None,
+        instance: Optional[int] = None,
+        deadline: Optional[float] = None,
+        delay: Optional[float] = None,
+        transport: Optional[str] = None,
+        tsig_key: Optional[str] = None,
+        threshold: Optional[int] = None,
+    ) -> Future:
+        """Asks minidns for the serial `destination` serves for `zone`
+        (get_serial_number): a poll that any usable SOA answer ends.
+        Returns a Future resolved with a Status, SUCCESS with
+        `actual_serial` and detail "serial read", or ERROR with the detail
+        of the last failed attempt; failed as a poll's. `destination` may
+        be a list, with `threshold`, as for poll(); the other arguments are
+        poll()'s."""
+        one, many = _split_destinations(destination)
+        cast = self._cast(GET_SERIAL, zone, None, one, timeout,
+                          retry_interval, max_retries, context, delay,
+                          transport, tsig_key=tsig_key, destinations=many,
+                          threshold_percentage=threshold)
+        return self._submit(cast, deadline, instance)
 
     def notify(
         self,
@@ -193,11 +255,40 @@ class Client:
         if not want_status:
             self._command(("notify", cast, None, 0.0, instance))
             return None
-        if deadline is None:
-            deadline = self._budget(cast)
+        return self._submit(cast, deadline, instance)
+
+    def cancel(self, future: Future, *,
+               deadline: Optional[float] = None) -> Future:
+        """Ends a poll this Client started: `future` is what poll(),
+        get_serial() or notify(want_status=True) returned. Sends minidns's
+        `cancel` for the request id the poll runs under to the instance it
+        runs on; minidns ends it (running or still queued) with its
+        update_status, ERROR "cancelled", which resolves `future` as usual
+        (a pool poll's lines then say how far each destination got). From
+        then on the poll is not sent to another instance (no failover, no
+        re-issue when busy). Returns a Future of the count in minidns's
+        `cancelled` reply, which comes after the poll's status: 1, or 0
+        when the poll had ended already (its future then has the status it
+        ended with). A future that is done already, or not this Client's,
+        gives 0 at once; a poll ZeroMQ has not taken yet ends here with
+        the same ERROR "cancelled" Status and a count of 1. Fails with
+        DeadlineExceeded when no reply comes within `deadline` seconds
+        (default: what is left of the poll's deadline, at least `grace`),
+        or with CastRefused from a minidns that knows no cancel."""
+        if not isinstance(future, Future):
+            raise ValueError(f"cancel: expected the Future of a poll, not "
+                             f"{type(future).__name__}")
+        if deadline is not None and (isinstance(deadline, bool) or
+                                     not isinstance(deadline, (int, float))
+                                     or not deadline > 0):
+            raise ValueError(f"deadline: must be a number of seconds > 0, "
+                             f"got {deadline!r}")
         fut: Future = Future()
         fut.set_running_or_notify_cancel()
-        self._command(("poll", cast, fut, deadline, instance))
+        if future.done():
+            fut.set_result(0)
+            return fut
+        self._command(("cancel", future, fut, deadline, None))
         return fut
 
     def connected(self) -> list[bool]:
@@ -217,7 +308,7 @@ class Client:
             self._up_cv.notify_all()
 
     def in_flight(self) -> int:
-        """Polls awaiting their status."""
+        """Polls awaiting their status (cancels not counted)."""
         return len(self._pending)
 
     def reconnect(self, instance: int) -> None:
@@ -226,7 +317,7 @@ class Client:
         self._command(("reconnect", None, None, 0.0, instance))
 
     def close(self) -> None:
-        """Stops the I/O thread; polls still pending fail with
+        """Stops the I/O thread; polls and cancels still pending fail with
         DeadlineExceeded."""
         if self._closing:
             return
@@ -257,6 +348,17 @@ class Client:
         return cast.get("delay", 0.0) + (
             cast["timeout"] + cast["retry_interval"]) * (
             cast["max_retries"] + 1) + self._grace
+
+    def _submit(self, cast: dict, deadline: Optional[float],
+                instance: Optional[int]) -> Future:
+        """Hands a cast that ends with an update_status to the I/O thread;
+        returns its future."""
+        if deadline is None:
+            deadline = self._budget(cast)
+        fut: Future = Future()
+        fut.set_running_or_notify_cancel()
+        self._command(("poll", cast, fut, deadline, instance))
+        return fut
 
     def _command(self, cmd) -> None:
         if self._closing and cmd[0] != "close":
@@ -309,10 +411,11 @@ class Client:
 
     def _reissue(self, rid: int, why: str) -> None:
         """Sends a pending poll again to an instance not tried yet, under a
-        new request id, or fails it when there is none."""
+        new request id, or fails it when there is none (or it is being
+        cancelled)."""
         p = self._pending.pop(rid)
-        nxt = None if p.chosen or not self._failover else self._pick(
-            set(p.tried))
+        nxt = None if p.chosen or p.cancelling or not self._failover \
+            else self._pick(set(p.tried))
         if nxt is None:
             p.future.set_exception(DeadlineExceeded(
                 f"no update_status for {p.cast['domain']['name']} from "
@@ -325,21 +428,80 @@ class Client:
         self._pending[new_rid] = p
         self._send(new_rid, p)
 
+    def _cancel(self, target: Future, fut: Future,
+                deadline: Optional[float]) -> None:
+        """Sends the cancel of the pending poll whose future is `target`
+        (see cancel())."""
+        found = [(r, p) for r, p in self._pending.items()
+                 if p.future is target]
+        if not found:  # ended already, or not ours
+            fut.set_result(0)
+            return
+        rid, p = found[0]
+        if not p.sent:
+            # minidns never got it: it ends here, as minidns would end it.
+            del self._pending[rid]
+            p.future.set_result(cancelled_status(p.cast, rid, p.tried))
+            fut.set_result(1)
+            return
+        p.cancelling = True
+        now = time.monotonic()
+        if deadline is None:
+            deadline = max(p.deadline - now, self._grace)
+        self._cancels.setdefault((p.instance, rid), []).append(
+            _Cancel(fut, now + deadline))
+        cast = make_cancel(rid)
+        if not self._try_send(p.instance, cast):
+            self._unsent_casts.append((p.instance, cast))
+
+    def _take_cancel(self, instance: int, rid) -> Optional[_Cancel]:
+        """The oldest cancel awaiting a reply for `rid` from `instance`."""
+        waiting = self._cancels.get((instance, rid)) \
+            if isinstance(rid, int) else None
+        if not waiting:
+            return None
+        c = waiting.pop(0)
+        if not waiting:
+            del self._cancels[(instance, rid)]
+        return c
+
     def _on_reply(self, instance: int, frame: bytes) -> None:
         msg = decode_reply(frame)
         if msg is None:  # a broken frame: nothing to resolve
             return
         rid = msg.get("request_id")
+        method = msg.get("method")
+        if method == "cancelled":
+            # Shares its request id with the poll it ended, whose status
+            # came first.
+            c = self._take_cancel(instance, rid)
+            if c is not None:
+                count = msg.get("count")
+                c.future.set_result(count if isinstance(count, int) and
+                                    not isinstance(count, bool) else 0)
+            return
+        if method == "error" and (instance, rid) in self._cancels and (
+                str(msg.get("error", "")).startswith("method:")
+                or rid not in self._pending):
+            # The cancel refused (a minidns without it: "method: unknown
+            # 'cancel'"); the poll goes on.
+            c = self._take_cancel(instance, rid)
+            c.future.set_exception(CastRefused(msg.get("error", "")))
+            p = self._pending.get(rid)
+            if p is not None and (instance, rid) not in self._cancels:
+                p.cancelling = False
+            return
         p = self._pending.pop(rid, None) if isinstance(rid, int) else None
-        if msg.get("method") == "error":
+        if method == "error":
             if p is not None:
                 p.future.set_exception(CastRefused(msg.get("error", "")))
             elif self._on_error is not None:
                 self._on_error(msg)
             return
-        if p is None or msg.get("method") != "update_status":
+        if p is None or method != "update_status":
             return  # a late status of a poll that was sent elsewhere too
         if (msg.get("detail") == "busy" and not p.chosen and self._failover
+                and not p.cancelling
                 and self._pick(set(p.tried)) is not None):
             # That instance has too much of ours waiting: try another.
             self._pending[rid] = p
@@ -358,7 +520,8 @@ class Client:
             if self._failover:
                 # Its polls may never be answered: try them elsewhere now.
                 for rid in [r for r, p in self._pending.items()
-                            if p.instance == instance and not p.chosen]:
+                            if p.instance == instance and not p.chosen
+                            and not p.cancelling]:
                     self._reissue(rid, "connection lost")
 
     def _run(self) -> None:
@@ -374,17 +537,19 @@ class Client:
             for rid in [r for r, p in self._pending.items()
                         if p.deadline <= now]:
                 self._reissue(rid, "deadline passed")
+            self._expire_cancels(now)
             unsent = [(r, p) for r, p in self._pending.items() if not p.sent]
             for rid, p in unsent:
                 self._send(rid, p)
-            self._unsent_notifies = [
-                (i, c) for i, c in self._unsent_notifies
+            self._unsent_casts = [
+                (i, c) for i, c in self._unsent_casts
                 if not self._try_send(i, c)]
             wait = None
-            if self._pending:
-                nearest = min(p.deadline for p in self._pending.values())
-                wait = max(0, int((nearest - now) * 1000) + 1)
-            if self._unsent_notifies or any(
+            deadlines = [p.deadline for p in self._pending.values()] + [
+                c.deadline for cs in self._cancels.values() for c in cs]
+            if deadlines:
+                wait = max(0, int((min(deadlines) - now) * 1000) + 1)
+            if self._unsent_casts or any(
                     not p.sent for p in self._pending.values()):
                 wait = 20 if wait is None else min(wait, 20)
             events = dict(poller.poll(wait))
@@ -408,7 +573,9 @@ class Client:
                     inst = instance if instance is not None \
                         else self._pick(set())
                     if not self._try_send(inst, cast):
-                        self._unsent_notifies.append((inst, cast))
+                        self._unsent_casts.append((inst, cast))
+                elif kind == "cancel":
+                    self._cancel(cast, fut, deadline)
                 elif kind == "reconnect":
                     ep = self.endpoints[instance]
                     self._socks[instance].disconnect(ep)
@@ -429,3 +596,35 @@ class Client:
         for p in self._pending.values():
             p.future.set_exception(DeadlineExceeded("client closed"))
         self._pending.clear()
+        for cs in self._cancels.values():
+            for c in cs:
+                c.future.set_exception(DeadlineExceeded("client closed"))
+        self._cancels.clear()
+
+    def _expire_cancels(self, now: float) -> None:
+        """Fails the cancels whose reply did not come in time."""
+        for key in [k for k, cs in self._cancels.items()
+                    if any(c.deadline <= now for c in cs)]:
+            kept = []
+            for c in self._cancels[key]:
+                if c.deadline <= now:
+                    c.future.set_exception(DeadlineExceeded(
+                        f"no reply to the cancel of request {key[1]} from "
+                        f"instance {key[0]}"))
+                else:
+                    kept.append(c)
+            if kept:
+                self._cancels[key] = kept
+            else:
+                del self._cancels[key]
+
+
+def _split_destinations(destination: Destinations) -> tuple:
+    """(destination, None) for one destination, (None, destinations) for a
+    list or tuple of them (checked by make_cast, which refuses other
+    collections). Anything else is sent as one destination, for minidns
+    to judge, as before."""
+    if isinstance(destination, (str, bytes)) or \
+            not isinstance(destination, Iterable):
+        return destination, None
+    return None, destination

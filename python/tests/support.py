@@ -97,7 +97,9 @@ class Daemon:
 
 class Responder:
     """Answers SOA queries with a serial per zone and NOTIFYs with NOERROR;
-    zones in `silent` get no answer; answers wait `delay` seconds."""
+    zones in `silent` get no answer, zones in `rcodes` that RCODE (AA set,
+    no answer: a server that does not serve them); answers wait `delay`
+    seconds."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  on_query=None):
@@ -111,6 +113,7 @@ class Responder:
         self.serials: dict[str, int] = {}
         self.default_serial = 1
         self.silent: set[str] = set()
+        self.rcodes: dict[str, int] = {}  # zone: RCODE (5: REFUSED)
         self.delay = 0.0
         self.queries: list[tuple[int, str]] = []  # (opcode, zone)
         self._cv = threading.Condition()
@@ -163,7 +166,8 @@ class Responder:
                 continue
             answers = b""
             count = 0
-            if opcode == 0:
+            rcode = self.rcodes.get(zone, 0)
+            if opcode == 0 and rcode == 0:
                 serial = self.serials.get(zone, self.default_serial)
                 rdata = (b"\x03ns1\xc0\x0c\x0ahostmaster\xc0\x0c" +
                          struct.pack("!IIIII", serial, 7200, 3600, 1209600,
@@ -172,8 +176,8 @@ class Responder:
                                        len(rdata)) + rdata)
                 count = 1
             reply = struct.pack("!HHHHHH", qid,
-                                0x8000 | (opcode << 11) | 0x0400, 1, count,
-                                0, 0) + question + answers
+                                0x8000 | (opcode << 11) | 0x0400 | rcode, 1,
+                                count, 0, 0) + question + answers
             if self.delay > 0:
                 t = threading.Timer(self.delay, self._send, (reply, peer))
                 self._timers.append(t)
