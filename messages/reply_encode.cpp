@@ -19,30 +19,38 @@ size_t str_size(size_t n) {
   return n + (n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5);
 }
 
+/// Where the prefix's `destination` comes from.
+enum class dest_key : uint8_t {
+  raw,  ///< echoed as received
+  nil,  ///< nil (the cast had none)
+  none, ///< no key at all (a pool poll: its lines carry them)
+};
+
 /// Bytes build_prefix packs for these values.
 size_t prefix_size(uint32_t keys, std::string_view context,
-                   std::string_view domain,
-                   std::optional<std::string_view> destination,
+                   std::string_view domain, dest_key how,
+                   std::string_view destination,
                    std::optional<std::string_view> request_id) {
+  size_t dest = how == dest_key::none
+                    ? 0
+                    : str_size(key_destination.size()) +
+                          (how == dest_key::raw ? destination.size() : 1);
   return (keys < 16 ? 1 : 3) + str_size(key_method.size()) +
          str_size(std::string_view("update_status").size()) +
          str_size(key_context.size()) + context.size() +
-         str_size(key_domain.size()) + domain.size() +
-         str_size(key_destination.size()) +
-         (destination ? destination->size() : 1) +
+         str_size(key_domain.size()) + domain.size() + dest +
          (request_id ? str_size(key_request_id.size()) + request_id->size()
                      : 0);
 }
 
-/// The update_status map header and echoed values. `destination` is packed
-/// as nil when absent.
+/// The update_status map header and echoed values.
 std::string build_prefix(uint32_t keys, std::string_view context,
-                         std::string_view domain,
-                         std::optional<std::string_view> destination,
+                         std::string_view domain, dest_key how,
+                         std::string_view destination,
                          std::optional<std::string_view> request_id) {
   std::string buf;
   // Exactly what it packs: a request keeps its prefix while it waits.
-  buf.reserve(prefix_size(keys, context, domain, destination, request_id));
+  buf.reserve(prefix_size(keys, context, domain, how, destination, request_id));
   string_stream stream{buf};
   packer pk(stream);
   pk.pack_map(keys);
@@ -52,11 +60,13 @@ std::string build_prefix(uint32_t keys, std::string_view context,
   pack_raw(buf, context);
   pack_str(pk, key_domain);
   pack_raw(buf, domain);
-  pack_str(pk, key_destination);
-  if (destination)
-    pack_raw(buf, *destination);
-  else
-    pk.pack_nil();
+  if (how != dest_key::none) {
+    pack_str(pk, key_destination);
+    if (how == dest_key::raw)
+      pack_raw(buf, destination);
+    else
+      pk.pack_nil();
+  }
   if (request_id) {
     pack_str(pk, key_request_id);
     pack_raw(buf, *request_id);
@@ -70,29 +80,16 @@ std::string status_prefix(std::string_view context, std::string_view domain,
                           std::string_view destination,
                           std::optional<std::string_view> request_id) {
   const uint32_t keys = status_keys + (request_id ? 1 : 0);
-  return build_prefix(keys, context, domain, destination, request_id);
+  return build_prefix(keys, context, domain, dest_key::raw, destination,
+                      request_id);
 }
 
 std::string pool_status_prefix(std::string_view context,
                                std::string_view domain,
                                std::optional<std::string_view> request_id) {
-  // method, context, domain, status, actual_serial, detail, destinations.
-  const uint32_t keys = 7 + (request_id ? 1 : 0);
-  std::string buf;
-  string_stream stream{buf};
-  packer pk(stream);
-  pk.pack_map(keys);
-  pack_str(pk, key_method);
-  pack_str(pk, "update_status");
-  pack_str(pk, key_context);
-  pack_raw(buf, context);
-  pack_str(pk, key_domain);
-  pack_raw(buf, domain);
-  if (request_id) {
-    pack_str(pk, key_request_id);
-    pack_raw(buf, *request_id);
-  }
-  return buf;
+  // destinations instead of destination: as many keys.
+  const uint32_t keys = status_keys + (request_id ? 1 : 0);
+  return build_prefix(keys, context, domain, dest_key::none, {}, request_id);
 }
 
 std::string finish_pool_status(std::string reply_prefix, status st,
@@ -143,7 +140,9 @@ std::string invalid_poll_reply(std::string_view context,
   // One key more than a valid poll's reply: "error".
   const uint32_t keys = status_keys + 1 + (request_id ? 1 : 0);
   auto out = finish_status(
-      build_prefix(keys, context, domain, destination, request_id),
+      build_prefix(keys, context, domain,
+                   destination ? dest_key::raw : dest_key::nil,
+                   destination.value_or(std::string_view{}), request_id),
       status::error, std::nullopt, "invalid cast");
   string_stream stream{out};
   packer pk(stream);

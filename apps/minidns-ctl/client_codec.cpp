@@ -228,6 +228,21 @@ std::string encode_cast(method m, std::string_view zone_name,
   return buf;
 }
 
+std::string encode_pool_poll(std::string_view zone, uint32_t serial,
+                             const std::vector<std::string>& destinations,
+                             std::optional<unsigned> threshold, double timeout,
+                             double retry_interval, uint32_t max_retries,
+                             std::string_view raw_request_id,
+                             std::string_view expect) {
+  cast_extras x;
+  x.destinations = destinations;
+  x.threshold = threshold;
+  x.expect = std::string(expect);
+  return encode_cast(method::poll_for_serial_number, zone, serial, {}, timeout,
+                     retry_interval, max_retries, {}, raw_request_id, nullptr,
+                     &x);
+}
+
 std::string encode_cancel(std::string_view raw_request_id) {
   std::string err;
   if (!is_one_value(raw_request_id, err))

@@ -46,6 +46,16 @@ std::string encode_cast(method m, std::string_view zone_name,
                         const soa_hint* soa = nullptr,
                         const cast_extras* extras = nullptr);
 
+/// A poll of `zone` (for `serial`) across `destinations`, with
+/// `threshold_percentage` and `expect` when given: encode_cast with
+/// cast_extras, for tools and tests.
+std::string encode_pool_poll(std::string_view zone, uint32_t serial,
+                             const std::vector<std::string>& destinations,
+                             std::optional<unsigned> threshold, double timeout,
+                             double retry_interval, uint32_t max_retries,
+                             std::string_view raw_request_id = {},
+                             std::string_view expect = {});
+
 /// Encodes {"method":"cancel","request_id":raw}.
 std::string encode_cancel(std::string_view raw_request_id);
 

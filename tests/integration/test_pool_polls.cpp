@@ -24,13 +24,9 @@ std::string pool_poll(const std::string& zone, uint32_t serial,
                       double retry_interval, uint32_t max_retries,
                       const std::string& raw_request_id = {},
                       const std::string& expect = {}) {
-  messages::cast_extras x;
-  x.destinations = dests;
-  x.threshold = threshold;
-  x.expect = expect;
-  return messages::encode_cast(method::poll_for_serial_number, zone, serial, {},
-                               timeout, retry_interval, max_retries, {},
-                               raw_request_id, nullptr, &x);
+  return messages::encode_pool_poll(zone, serial, dests, threshold, timeout,
+                                    retry_interval, max_retries, raw_request_id,
+                                    expect);
 }
 
 std::string get_serial(const std::string& zone, const std::string& dest,

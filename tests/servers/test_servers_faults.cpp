@@ -33,8 +33,8 @@ TEST_F(Faults, ADnsServerStoppedMidPollAndStartedAgainWithinTheBudgetIsPolled) {
   constexpr int per_zone = 10;
   for (int i = 0; i < per_zone; ++i)
     for (const auto& z : zones)
-      pm.send(messages::encode_cast(messages::method::poll_for_serial_number,
-                                    z, 2, dest, 0.5, 0.25, 40));
+      pm.send(messages::encode_cast(messages::method::poll_for_serial_number, z,
+                                    2, dest, 0.5, 0.25, 40));
   ASSERT_TRUE(metric_total_reaches(md, "minidns_dns_replies_total", 3.0))
       << "the first answers (serial 1)";
 

@@ -17,19 +17,15 @@ namespace {
 using namespace minidns;
 using namespace minidns::server_tests;
 
-/// A poll of `zone` across `dests`, encoded as a pool manager would.
+/// A poll of `zone` across `dests` (request_id 1).
 std::string pool_poll(const std::string& zone, uint32_t serial,
                       const std::vector<std::string>& dests,
                       std::optional<unsigned> threshold, double timeout,
                       double retry_interval, uint32_t max_retries,
                       const std::string& expect = {}) {
-  messages::cast_extras x;
-  x.destinations = dests;
-  x.threshold = threshold;
-  x.expect = expect;
-  return messages::encode_cast(messages::method::poll_for_serial_number, zone,
-                               serial, {}, timeout, retry_interval, max_retries,
-                               {}, msgpack_uint(1), nullptr, &x);
+  return messages::encode_pool_poll(zone, serial, dests, threshold, timeout,
+                                    retry_interval, max_retries,
+                                    msgpack_uint(1), expect);
 }
 
 /// The next reply; a test failure (and an empty reply) after 20 s.

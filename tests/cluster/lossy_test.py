@@ -1,0 +1,745 @@
+"""Lossy links: minidns polling and notifying DNS servers across an
+impaired path, built on one machine with network namespaces.
+
+Three namespaces on one Ethernet segment (veth pairs on a bridge in a
+switch namespace; 10.79.0.0/24 exists only inside them):
+
+- the minidns host (10.79.0.2): minidns, and this test's pool-manager
+  client (lossy_test.py client ...), which talks to it over ZeroMQ on
+  127.0.0.1 in that namespace;
+- the DNS host (10.79.0.3): two NSDs on 127.0.0.1 and, in front of them,
+  the relay of impair_relay.py:
+    10.79.0.3:53   -> 127.0.0.1:5300, the primary NSD: 100 zones for the
+                      polls, and sec.lossy.;
+    10.79.0.3:5353 -> 127.0.0.1:5301, a secondary NSD of sec.lossy.
+                      (transfers from 127.0.0.1:5300, takes NOTIFYs from
+                      127.0.0.1, where the relay forwards from; SOA
+                      refresh one day, so only a NOTIFY makes it look).
+
+Run A is clean: no nftables rules, the relay forwards at once. Run B is
+impaired:
+- loss: nftables in the minidns host's namespace drops 20% of the packets
+  to the DNS host (a netdev egress hook on eth0) and 20% of those from it
+  (the inet input hook), UDP and TCP alike, `numgen random mod 100 < 20`.
+  The egress hook rather than the output hook: a drop in the output hook
+  fails the sender's sendto() with EPERM, which minidns would see as a
+  failed send at once, not as a lost packet (the output hook is used only
+  when the kernel has no egress hook, and the output says so);
+- delay, reordering, duplication: the relay holds every datagram, each
+  way, for 20..80 ms drawn uniformly (so they overtake each other) and
+  sends 5% of them twice.
+
+Each run starts a fresh minidns and sends 10,000 polls over the 100 zones
+(each for the zone's real serial; timeout 0.4 s, retry 0.1 s, 30 retries)
+with up to 2,000 in flight; every request_id must get exactly one
+update_status, SUCCESS with that serial. Run B then bumps sec.lossy.'s
+serial on the primary, sends a notify_zone_changed (want_status) to the
+secondary through the impaired path, expects SUCCESS "acknowledged", and
+polls the secondary through the impaired path for the new serial.
+Prints both runs side by side.
+
+Needs root, iproute2, nftables (nft) and NSD; otherwise, or where
+namespaces or nftables cannot be used, it says "SKIP: why" and exits 77,
+which ctest reports as skipped. Cleans up its namespaces and processes
+whatever happens.
+
+    python3 lossy_test.py MINIDNS_BINARY
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = sys.executable
+TAG = f"ly{os.getpid() % 100000}"  # keeps names unique and short
+SUBNET = "10.79.0"
+HOSTS = {"mh": 2, "dns": 3}  # name: last octet
+MH_IP = f"{SUBNET}.{HOSTS['mh']}"
+DNS_IP = f"{SUBNET}.{HOSTS['dns']}"
+SKIP = 77
+
+ZONES = 100
+POLLS = 10_000
+WINDOW = 2_000
+POLL_BUDGET = {"timeout": 0.4, "retry_interval": 0.1, "max_retries": 30}
+NOTIFY_BUDGET = {"timeout": 0.5, "retry_interval": 0.3, "max_retries": 20}
+PRIMARY_PORT, SECONDARY_PORT = 5300, 5301  # the NSDs, on 127.0.0.1
+POLL_DEST = f"{DNS_IP}:53"  # the relay -> primary
+NOTIFY_DEST = f"{DNS_IP}:5353"  # the relay -> secondary
+ZMQ_ENDPOINT = "tcp://127.0.0.1:5358"
+METRICS = "127.0.0.1:9153"
+SEC_ZONE = "sec.lossy."
+LOSS, DELAY, DUP = 20, (0.020, 0.080), 0.05
+
+
+def zone(i: int) -> str:
+    return f"z{i:03d}.lossy."
+
+
+def serial(i: int) -> int:
+    return 2024000000 + 7 * i
+
+
+# ---------------------------------------------------------------------------
+# The pool-manager client, run inside the minidns host's namespace.
+
+
+def fetch_metrics() -> dict[str, float]:
+    import urllib.request
+    text = urllib.request.urlopen(f"http://{METRICS}/metrics",
+                                  timeout=5).read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def metric_deltas(before: dict, after: dict) -> dict[str, float]:
+    keys = {
+        "soa_queries": 'minidns_dns_queries_total{kind="soa"}',
+        "notify_queries": 'minidns_dns_queries_total{kind="notify"}',
+        "shared_attempts": "minidns_shared_attempts_total",
+        "shared_answers": "minidns_shared_answers_total",
+        "soa_timeouts": 'minidns_dns_attempts_timed_out_total{kind="soa"}',
+        "notify_timeouts":
+            'minidns_dns_attempts_timed_out_total{kind="notify"}',
+        "send_errors": "minidns_dns_send_errors_total",
+        "unmatched": 'minidns_dns_replies_dropped_total{reason="unmatched"}',
+        "tcp_queries": "minidns_dns_tcp_queries_total",
+    }
+    d = {k: after.get(v, 0) - before.get(v, 0) for k, v in keys.items()}
+    d["in_flight"] = after.get("minidns_requests_in_flight", -1)
+    return d
+
+
+class Dealer:
+    def __init__(self):
+        import msgpack
+        import zmq
+        self.msgpack, self.zmq = msgpack, zmq
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.SNDHWM, 0)
+        self.sock.setsockopt(zmq.RCVHWM, 0)
+        self.sock.connect(ZMQ_ENDPOINT)
+
+    def send(self, cast: dict) -> None:
+        self.sock.send(self.msgpack.packb(cast, use_bin_type=True))
+
+    def recv(self, wait: float) -> list[dict]:
+        """Every reply that arrives within `wait` seconds (at least one
+        if any comes)."""
+        out = []
+        if self.sock.poll(int(wait * 1000)):
+            while True:
+                try:
+                    frame = self.sock.recv(self.zmq.NOBLOCK)
+                except self.zmq.Again:
+                    break
+                out.append(self.msgpack.unpackb(frame, raw=False))
+        return out
+
+    def close(self) -> None:
+        self.sock.close()
+        self.ctx.term()
+
+
+def percentile(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def client_polls(d: Dealer, deadline: float) -> dict:
+    before = fetch_metrics()
+    sent_at: dict[int, float] = {}
+    done: dict[int, float] = {}
+    problems: list[str] = []
+    dups = ok = 0
+    t0 = time.monotonic()
+    nxt = 0
+    while len(done) < POLLS and time.monotonic() < t0 + deadline:
+        while nxt < POLLS and len(sent_at) - len(done) < WINDOW:
+            i = nxt % ZONES
+            d.send({"method": "poll_for_serial_number", "context": None,
+                    "domain": {"name": zone(i), "serial": serial(i)},
+                    "destination": POLL_DEST, "request_id": nxt,
+                    **POLL_BUDGET})
+            sent_at[nxt] = time.monotonic()
+            nxt += 1
+        for r in d.recv(0.05):
+            now = time.monotonic()
+            rid = r.get("request_id")
+            if r.get("method") != "update_status" or rid not in sent_at:
+                problems.append(f"unexpected reply {r}")
+                continue
+            if rid in done:
+                dups += 1
+                problems.append(f"second status for poll {rid}: {r}")
+                continue
+            done[rid] = now - sent_at[rid]
+            want = serial(rid % ZONES)
+            if r.get("status") == "SUCCESS" and r.get("actual_serial") == want:
+                ok += 1
+            else:
+                problems.append(f"poll {rid} ({zone(rid % ZONES)} {want}): "
+                                f"{r.get('status')} {r.get('detail')} "
+                                f"actual {r.get('actual_serial')}")
+    wall = time.monotonic() - t0
+    # Time for a second status to show itself.
+    for r in d.recv(1.0) + d.recv(0.5):
+        rid = r.get("request_id")
+        dups += rid in done
+        problems.append(f"late or second status for {rid}: {r}")
+    missing = POLLS - len(done)
+    if missing:
+        problems.append(f"{missing} polls without a status after "
+                        f"{deadline:.0f} s")
+    lat = list(done.values())
+    return {"polls": POLLS, "statuses": len(done), "duplicates": dups,
+            "missing": missing, "problems": problems[:20],
+            "problem_count": len(problems),
+            "ok": ok,
+            "p50": percentile(lat, 50), "p99": percentile(lat, 99),
+            "max": max(lat, default=float("nan")), "wall": wall,
+            "metrics": metric_deltas(before, fetch_metrics())}
+
+
+def one_cast(d: Dealer, cast: dict, wait: float) -> tuple[list[dict], float]:
+    """Sends `cast` and collects every reply for `wait` seconds after the
+    first (to see a second); returns them and the time to the first."""
+    t0 = time.monotonic()
+    d.send(cast)
+    replies: list[dict] = []
+    first = None
+    while time.monotonic() < t0 + 60:
+        got = d.recv(0.1)
+        replies += got
+        if got and first is None:
+            first = time.monotonic() - t0
+        if first is not None and time.monotonic() > t0 + first + wait:
+            break
+    return replies, first if first is not None else float("nan")
+
+
+def client_notify(d: Dealer, new_serial: int) -> dict:
+    before = fetch_metrics()
+    notify, t_notify = one_cast(
+        d, {"method": "notify_zone_changed", "context": "notify",
+            "domain": {"name": SEC_ZONE}, "destination": NOTIFY_DEST,
+            "want_status": True, "request_id": "notify", **NOTIFY_BUDGET},
+        0.5)
+    poll, t_poll = one_cast(
+        d, {"method": "poll_for_serial_number", "context": "after-notify",
+            "domain": {"name": SEC_ZONE, "serial": new_serial},
+            "destination": NOTIFY_DEST, "request_id": "after-notify",
+            **POLL_BUDGET}, 0.5)
+    return {"notify": notify, "notify_time": t_notify, "poll": poll,
+            "poll_time": t_poll,
+            "metrics": metric_deltas(before, fetch_metrics())}
+
+
+def client(mode: str, arg: str) -> int:
+    d = Dealer()
+    try:
+        if mode == "polls":
+            out = client_polls(d, float(arg))
+        else:
+            out = client_notify(d, int(arg))
+    finally:
+        d.close()
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# The driver.
+
+
+def ns(name: str) -> str:
+    return f"{TAG}-{name}"
+
+
+def ip(*args: str, netns: str | None = None, check: bool = True):
+    cmd = ["ip"] + (["netns", "exec", netns, "ip"] if netns else []) + list(
+        args)
+    return subprocess.run(cmd, check=check, capture_output=True, text=True)
+
+
+def run_in(host: str, args: list[str], check: bool = True, **kw):
+    return subprocess.run(["ip", "netns", "exec", ns(host)] + args,
+                          check=check, capture_output=True, text=True, **kw)
+
+
+def build() -> None:
+    ip("netns", "add", ns("sw"))
+    ip("link", "add", "br0", "type", "bridge", netns=ns("sw"))
+    ip("link", "set", "br0", "up", netns=ns("sw"))
+    for host, octet in HOSTS.items():
+        ip("netns", "add", ns(host))
+        outer = f"{TAG}{octet}"  # the switch-side end
+        ip("link", "add", outer, "type", "veth", "peer", "name", "eth0",
+           "netns", ns(host))
+        ip("link", "set", outer, "netns", ns("sw"))
+        ip("link", "set", outer, "master", "br0", netns=ns("sw"))
+        ip("link", "set", outer, "up", netns=ns("sw"))
+        ip("addr", "add", f"{SUBNET}.{octet}/24", "dev", "eth0",
+           netns=ns(host))
+        ip("link", "set", "eth0", "up", netns=ns(host))
+        ip("link", "set", "lo", "up", netns=ns(host))
+
+
+def teardown() -> None:
+    for name in list(HOSTS) + ["sw"]:
+        ip("netns", "del", ns(name), check=False)
+
+
+def loss_rules(egress: bool) -> str:
+    drop = f"numgen random mod 100 < {LOSS} counter drop"
+    out = (f"table netdev lossy_out {{\n"
+           f"  chain out {{\n"
+           f"    type filter hook egress device eth0 priority 0;\n"
+           f"    ip daddr {DNS_IP} counter\n"
+           f"    ip daddr {DNS_IP} counter\n"
+        f"    ip daddr {DNS_IP} {drop}\n"
+           f"  }}\n}}\n") if egress else (
+        f"table inet lossy_out {{\n"
+        f"  chain out {{\n"
+        f"    type filter hook output priority 0;\n"
+        f"    ip daddr {DNS_IP} counter\n"
+        f"    ip daddr {DNS_IP} {drop}\n"
+        f"  }}\n}}\n")
+    return out + (f"table inet lossy_in {{\n"
+                  f"  chain in {{\n"
+                  f"    type filter hook input priority 0;\n"
+                  f"    ip saddr {DNS_IP} counter\n"
+                  f"    ip saddr {DNS_IP} {drop}\n"
+                  f"  }}\n}}\n")
+
+
+def nft(*args: str, stdin: str | None = None, check: bool = True):
+    return run_in("mh", [NFT] + list(args), check=check, input=stdin)
+
+
+def loss_on() -> str | None:
+    """Installs the loss rules; returns which outbound hook, or None when
+    nftables does not work here."""
+    for egress in (True, False):
+        r = nft("-f", "-", stdin=loss_rules(egress), check=False)
+        if r.returncode == 0:
+            return "netdev egress" if egress else "inet output"
+        nft("flush", "ruleset", check=False)
+        error = r.stderr.strip()
+    print(f"nft: {error}")
+    return None
+
+
+def loss_off() -> None:
+    nft("flush", "ruleset")
+
+
+def dropped() -> tuple[int, int, int, int]:
+    """Packets to the DNS host: seen, dropped; from it: seen, dropped."""
+    text = nft("list", "ruleset").stdout
+    out = [int(n) for n in re.findall(
+        r"ip daddr \S+ (?:numgen .*?)?counter packets (\d+)", text)]
+    inn = [int(n) for n in re.findall(
+        r"ip saddr \S+ (?:numgen .*?)?counter packets (\d+)", text)]
+    return out[0], out[1], inn[0], inn[1]
+
+
+def nsd_conf(d: str, port: int, zones: str) -> str:
+    return ("server:\n"
+            "  ip-address: 127.0.0.1\n"
+            f"  port: {port}\n"
+            "  username: \"\"\n"  # do not drop privileges
+            "  chroot: \"\"\n"
+            f"  zonesdir: \"{d}\"\n"
+            "  database: \"\"\n"
+            f"  zonelistfile: \"{d}/zone.list\"\n"
+            f"  xfrdfile: \"{d}/xfrd.state\"\n"
+            f"  xfrdir: \"{d}\"\n"
+            f"  pidfile: \"{d}/nsd.pid\"\n"
+            f"  logfile: \"{d}/nsd.log\"\n"
+            "  server-count: 1\n"
+            "  verbosity: 2\n"
+            # Every query comes from the relay's 127.0.0.1: no rate limit.
+            "  rrl-ratelimit: 0\n"
+            "  rrl-whitelist-ratelimit: 0\n"
+            "  refuse-any: yes\n"
+            "remote-control:\n"
+            "  control-enable: no\n" + zones)
+
+
+def zone_file(name: str, ser: int) -> str:
+    # Refresh and retry of a day: a secondary looks only when notified.
+    return (f"$ORIGIN {name}\n$TTL 300\n"
+            f"@ IN SOA ns1.{name} hostmaster.{name} {ser} 86400 86400 "
+            "2419200 300\n"
+            f"@ IN NS ns1.{name}\n"
+            "ns1 IN A 127.0.0.1\n"
+            "www IN A 192.0.2.1\n")
+
+
+def write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def write_servers(tmp: str) -> tuple[str, str]:
+    prim, sec = os.path.join(tmp, "primary"), os.path.join(tmp, "secondary")
+    os.mkdir(prim)
+    os.mkdir(sec)
+    zones = ""
+    for i in range(ZONES):
+        write(os.path.join(prim, zone(i) + "zone"), zone_file(zone(i),
+                                                             serial(i)))
+        zones += f"zone:\n  name: \"{zone(i)}\"\n  zonefile: \"{zone(i)}zone\"\n"
+    write(os.path.join(prim, SEC_ZONE + "zone"), zone_file(SEC_ZONE, 1))
+    zones += (f"zone:\n  name: \"{SEC_ZONE}\"\n"
+              f"  zonefile: \"{SEC_ZONE}zone\"\n"
+              "  provide-xfr: 127.0.0.1 NOKEY\n")
+    write(os.path.join(prim, "nsd.conf"), nsd_conf(prim, PRIMARY_PORT, zones))
+    write(os.path.join(sec, "nsd.conf"), nsd_conf(
+        sec, SECONDARY_PORT,
+        f"zone:\n  name: \"{SEC_ZONE}\"\n  zonefile: \"{SEC_ZONE}zone\"\n"
+        f"  request-xfr: 127.0.0.1@{PRIMARY_PORT} NOKEY\n"
+        "  allow-notify: 127.0.0.1 NOKEY\n"))
+    return prim, sec
+
+
+def soa(port: int, name: str) -> int | None:
+    r = run_in("dns", [PY, os.path.join(HERE, "impair_relay.py"), "soa",
+                       "127.0.0.1", str(port), name])
+    out = r.stdout.strip()
+    return None if out == "none" else int(out)
+
+
+def wait_serial(port: int, name: str, want: int, secs: float) -> bool:
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        if soa(port, name) == want:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+PROCS: list[subprocess.Popen] = []
+
+
+def spawn(host: str, args: list[str], **kw) -> subprocess.Popen:
+    # A session of its own: NSD forks, and the whole group is stopped.
+    p = subprocess.Popen(["ip", "netns", "exec", ns(host)] + args, text=True,
+                         start_new_session=True, **kw)
+    PROCS.append(p)
+    return p
+
+
+def stop(p: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+    try:  # NSD's children, or anything else left in the group
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait(10)
+
+
+def read_until(stream, needle: str, lines: list[str]) -> str:
+    for line in stream:
+        lines.append(line.rstrip("\n"))
+        if needle in line:
+            return line
+    raise RuntimeError(f"no '{needle}' before the end:\n" + "\n".join(lines))
+
+
+def drain(stream, lines: list[str]) -> None:
+    def run():
+        for line in stream:
+            lines.append(line.rstrip("\n"))
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def start_relay(impaired: bool) -> subprocess.Popen:
+    args = [PY, os.path.join(HERE, "impair_relay.py"), "relay"]
+    if impaired:
+        args += ["--delay", str(DELAY[0]), str(DELAY[1]), "--dup", str(DUP),
+                 "--seed", str(os.getpid())]
+    args += [f"{POLL_DEST}={PRIMARY_PORT}", f"{NOTIFY_DEST}={SECONDARY_PORT}"]
+    p = spawn("dns", args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    read_until(p.stdout, "ready", [])
+    return p
+
+
+def relay_stats(p: subprocess.Popen) -> dict:
+    p.stdin.write("stats\n")
+    p.stdin.flush()
+    return json.loads(p.stdout.readline())
+
+
+def start_minidns(minidns: str, log: list[str]) -> subprocess.Popen:
+    p = spawn("mh", [minidns, f"--minidns.endpoint={ZMQ_ENDPOINT}",
+                     f"--minidns.metrics-endpoint={METRICS}",
+                     "--minidns.drain-timeout=1s",
+                     f"--minidns.allow-destinations=[\"{SUBNET}.0/24\"]"],
+              stderr=subprocess.PIPE)
+    read_until(p.stderr, "minidns ready", log)
+    drain(p.stderr, log)
+    return p
+
+
+def run_client(mode: str, arg: str, timeout: float) -> dict:
+    r = run_in("mh", [PY, os.path.abspath(__file__), "client", mode, arg],
+               check=False, timeout=timeout)
+    if r.returncode != 0 or not r.stdout.strip():
+        raise RuntimeError(f"client {mode} failed ({r.returncode}):\n"
+                           f"{r.stdout}\n{r.stderr}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def one_run(minidns: str, impaired: bool, prim: str, log: list[str],
+            failures: list[str]) -> dict:
+    name = "impaired" if impaired else "clean"
+    relay = start_relay(impaired)
+    md = start_minidns(minidns, log)
+    if impaired:
+        nft("reset", "counters", check=False)
+    try:
+        res = run_client("polls", "90", 150)
+        res["relay"] = relay_stats(relay)
+        res["dropped"] = dropped() if impaired else (0, 0, 0, 0)
+        if impaired:
+            res["notify"] = notify_part(prim, relay, failures)
+    finally:
+        stop(md)
+        stop(relay)
+    if res["problem_count"]:
+        failures.append(f"{name}: {res['problem_count']} problems, e.g. " +
+                        "; ".join(res["problems"][:5]))
+    if (res["statuses"] != POLLS or res["ok"] != POLLS or res["duplicates"]
+            or res["missing"]):
+        failures.append(f"{name}: {res['statuses']} statuses for {POLLS} "
+                        f"polls, {res['ok']} right, {res['duplicates']} duplicates, "
+                        f"{res['missing']} missing")
+    if res["metrics"]["in_flight"] != 0:
+        failures.append(f"{name}: {res['metrics']['in_flight']} requests "
+                        "still in flight at minidns")
+    return res
+
+
+def notify_part(prim: str, relay: subprocess.Popen,
+                failures: list[str]) -> dict:
+    # The primary gets serial 2; the secondary does not look by itself.
+    new = 2
+    path = os.path.join(prim, SEC_ZONE + "zone")
+    write(path, zone_file(SEC_ZONE, new))
+    later = time.time() + 5  # NSD reloads a zone file whose mtime changed
+    os.utime(path, (later, later))
+    with open(os.path.join(prim, "nsd.pid")) as f:
+        os.kill(int(f.read().strip()), signal.SIGHUP)
+    if not wait_serial(PRIMARY_PORT, SEC_ZONE, new, 15):
+        failures.append("notify: the primary does not serve the new serial "
+                        f"after SIGHUP (serves {soa(PRIMARY_PORT, SEC_ZONE)})")
+        return {}
+    before = soa(SECONDARY_PORT, SEC_ZONE)
+    if before != 1:
+        failures.append(f"notify: the secondary serves {before} before the "
+                        "NOTIFY, not 1")
+    before_relay = relay_stats(relay)
+    res = run_client("notify", str(new), 90)
+    after_relay = relay_stats(relay)
+    res["relay_datagrams"] = (after_relay["datagrams_in"] -
+                              before_relay["datagrams_in"])
+    res["secondary_serial"] = soa(SECONDARY_PORT, SEC_ZONE)
+    st = [r for r in res["notify"] if r.get("request_id") == "notify"]
+    if len(st) != 1 or len(res["notify"]) != 1:
+        failures.append(f"notify: {len(res['notify'])} replies: "
+                        f"{res['notify']}")
+    elif (st[0].get("method"), st[0].get("status"), st[0].get("detail")) != (
+            "update_status", "SUCCESS", "acknowledged"):
+        failures.append(f"notify: {st[0]}")
+    ps = [r for r in res["poll"] if r.get("request_id") == "after-notify"]
+    if len(ps) != 1 or len(res["poll"]) != 1:
+        failures.append(f"notify: {len(res['poll'])} replies to the poll "
+                        f"of the secondary: {res['poll']}")
+    elif ps[0].get("status") != "SUCCESS" or ps[0].get(
+            "actual_serial") != new:
+        failures.append(f"notify: the poll of the secondary: {ps[0]}")
+    if res["secondary_serial"] != new:
+        failures.append(f"notify: the secondary serves "
+                        f"{res['secondary_serial']} after the NOTIFY")
+    return res
+
+
+def table(a: dict, b: dict, hook: str) -> str:
+    def ms(x):
+        return f"{x * 1000:.0f}"
+
+    def attempts(r):
+        m = r["metrics"]
+        return m["soa_queries"] + m["shared_attempts"]
+
+    rows = [
+        ("polls (SUCCESS, right serial)",
+         lambda r: f"{r['statuses']} ({r['ok']})"),
+        ("SOA queries sent", lambda r: f"{r['metrics']['soa_queries']:.0f}"),
+        ("attempts riding shared queries",
+         lambda r: f"{r['metrics']['shared_attempts']:.0f}"),
+        ("attempts per poll", lambda r: f"{attempts(r) / r['polls']:.3f}"),
+        ("SOA attempts timed out",
+         lambda r: f"{r['metrics']['soa_timeouts']:.0f}"),
+        ("replies dropped as unmatched",
+         lambda r: f"{r['metrics']['unmatched']:.0f}"),
+        ("time-to-status p50 (ms)", lambda r: ms(r["p50"])),
+        ("time-to-status p99 (ms)", lambda r: ms(r["p99"])),
+        ("time-to-status max (ms)", lambda r: ms(r["max"])),
+        ("wall time (s)", lambda r: f"{r['wall']:.1f}"),
+        ("relay datagrams in / out",
+         lambda r: f"{r['relay']['datagrams_in']} / "
+                   f"{r['relay']['datagrams_out']}"),
+        ("relay duplicated / reordered",
+         lambda r: f"{r['relay']['duplicated']} / "
+                   f"{r['relay']['reordered']}"),
+        ("nft packets to DNS host, dropped",
+         lambda r: f"{r['dropped'][0]}, {r['dropped'][1]}"),
+        ("nft packets from DNS host, dropped",
+         lambda r: f"{r['dropped'][2]}, {r['dropped'][3]}"),
+    ]
+    lines = [f"lossy links: {POLLS} polls over {ZONES} zones, up to {WINDOW} "
+             f"in flight, timeout {POLL_BUDGET['timeout']} s, retry "
+             f"{POLL_BUDGET['retry_interval']} s, max_retries "
+             f"{POLL_BUDGET['max_retries']}",
+             f"impaired: {LOSS}% loss each way (nft, {hook} + inet input), "
+             f"delay {DELAY[0] * 1000:.0f}..{DELAY[1] * 1000:.0f} ms each "
+             f"way, {DUP * 100:.0f}% duplicated (relay)",
+             "",
+             f"| {'':32} | {'A: clean':>14} | {'B: impaired':>14} |",
+             f"|{'-' * 34}|{'-' * 15}:|{'-' * 15}:|"]
+    for label, f in rows:
+        lines.append(f"| {label:32} | {f(a):>14} | {f(b):>14} |")
+    n = b.get("notify") or {}
+    if n:
+        lines.append("")
+        st = (n["notify"] or [{}])[0]
+        ps = (n["poll"] or [{}])[0]
+        lines.append(
+            f"NOTIFY (B): {st.get('status')} {st.get('detail')} after "
+            f"{ms(n['notify_time'])} ms, {n['metrics']['notify_queries']:.0f}"
+            f" NOTIFY(s) sent; poll of the secondary: {ps.get('status')} "
+            f"serial {ps.get('actual_serial')} after {ms(n['poll_time'])} ms,"
+            f" {n['metrics']['soa_queries']:.0f} SOA queries; secondary "
+            f"serves {n['secondary_serial']}")
+    return "\n".join(lines)
+
+
+def find(program: str) -> str | None:
+    return shutil.which(program) or next(
+        (p for p in (f"/usr/sbin/{program}", f"/sbin/{program}")
+         if os.access(p, os.X_OK)), None)
+
+
+NFT = "nft"
+
+
+def main() -> int:
+    global NFT
+    if len(sys.argv) == 4 and sys.argv[1] == "client":
+        return client(sys.argv[2], sys.argv[3])
+    minidns = os.path.abspath(sys.argv[1])
+    if os.geteuid() != 0:
+        print("SKIP: network namespaces need root")
+        return SKIP
+    nsd, nft_path = find("nsd"), find("nft")
+    if not nsd:
+        print("SKIP: nsd is not installed")
+        return SKIP
+    if not nft_path:
+        print("SKIP: nft is not installed (Debian's nftables)")
+        return SKIP
+    NFT = nft_path
+    try:
+        import msgpack  # noqa: F401
+        import zmq  # noqa: F401
+    except ImportError as e:
+        print(f"SKIP: {PY} lacks zmq or msgpack: {e}")
+        return SKIP
+    probe = ip("netns", "add", ns("probe"), check=False)
+    if probe.returncode != 0:
+        print(f"SKIP: cannot create network namespaces: "
+              f"{probe.stderr.strip()}")
+        return SKIP
+    ip("netns", "del", ns("probe"), check=False)
+
+    t0 = time.monotonic()
+    tmp = tempfile.mkdtemp(prefix="minidns-lossy-")
+    failures: list[str] = []
+    log: list[str] = []
+    results = {}
+    hook = None
+    try:
+        build()
+        hook = loss_on()
+        if hook is None:
+            print("SKIP: nftables does not work inside a network namespace")
+            return SKIP
+        loss_off()
+        prim, sec = write_servers(tmp)
+        for d in (prim, sec):
+            spawn("dns", [nsd, "-d", "-c", os.path.join(d, "nsd.conf")],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_serial(PRIMARY_PORT, zone(ZONES - 1), serial(ZONES - 1),
+                           20):
+            raise RuntimeError("the primary NSD did not come up")
+        if not wait_serial(SECONDARY_PORT, SEC_ZONE, 1, 20):
+            raise RuntimeError("the secondary NSD did not transfer "
+                               f"{SEC_ZONE} from the primary")
+        results["A"] = one_run(minidns, False, prim, log, failures)
+        loss_on()
+        results["B"] = one_run(minidns, True, prim, log, failures)
+    finally:
+        for p in reversed(PROCS):
+            stop(p)
+        teardown()
+        if failures:
+            for d in ("primary", "secondary"):
+                path = os.path.join(tmp, d, "nsd.log")
+                if os.path.exists(path):
+                    with open(path) as f:
+                        print(f"--- {d} nsd.log ---\n" + f.read()[-2000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(table(results["A"], results["B"], hook))
+    print(f"\nlossy: total {time.monotonic() - t0:.1f} s")
+    if failures:
+        for f in failures:
+            print("FAIL:", f)
+        print("--- minidns (last lines) ---\n" + "\n".join(log[-30:]))
+        return 1
+    print("lossy: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
