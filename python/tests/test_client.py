@@ -211,6 +211,32 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(sorted(s.zone for s in statuses),
                          sorted(f"f{i}.test." for i in range(10)))
 
+    def test_a_killed_instance_restarted_takes_casts_again(self):
+        a, b = self.daemon(), self.daemon()
+        self.responder.delay = 0.3
+        with Client([a.endpoint, b.endpoint]) as c:
+            self.assertTrue(c.wait_connected(WAIT))
+            futs = [c.poll(f"k{i}.test.", 1, self.responder.destination,
+                           timeout=3, max_retries=0) for i in range(10)]
+            self.assertTrue(self.responder.wait_for_count(10))
+            a.kill()  # SIGKILL mid-run: its polls move to b
+            statuses = [f.result(WAIT) for f in futs]
+            self.assertTrue(all(s.ok for s in statuses), statuses)
+            self.assertEqual(len({s.zone for s in statuses}), 10)
+            # Restarted on its endpoint: the client reconnects by itself,
+            # and the instance takes casts again.
+            again = Daemon(endpoint=a.endpoint)
+            self.daemons.append(again)
+            self.assertTrue(c.wait_connected(WAIT))
+            st = c.poll("back.test.", 1, self.responder.destination,
+                        instance=0, timeout=2).result(WAIT)
+            self.assertTrue(st.ok, st)
+            self.assertEqual(st.instance, 0)
+            spread = [c.poll(f"s{i}.test.", 1, self.responder.destination,
+                             timeout=2) for i in range(10)]
+            self.assertEqual({f.result(WAIT).instance for f in spread},
+                             {0, 1})
+
     def test_bad_delay_and_transport_raise_value_error(self):
         # Checked in the caller's thread, before anything is sent: the
         # same ranges as minidns's (docs/protocol.md).
