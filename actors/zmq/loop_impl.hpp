@@ -83,6 +83,7 @@ struct pool_poll {
   std::shared_ptr<std::atomic<bool>> stop;
   std::vector<uint64_t> tokens; ///< the requests, by destination
   size_t running = 0;           ///< requests not ended yet
+  bool told = false;            ///< those running were told to stop
 };
 
 /// A cancel whose reply waits for the ends of the casts it cancelled, so

@@ -49,7 +49,8 @@ void zmq_bridge_loop::start_pool(uint64_t token, messages::cast c,
                        pool_tally(n, spec->threshold),
                        std::make_shared<std::atomic<bool>>(false),
                        {},
-                       0});
+                       0,
+                       false});
   auto& pool = it->second;
   pool.tokens.reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
@@ -97,14 +98,17 @@ void zmq_bridge_loop::settle_pool(uint64_t id, clock::time_point now) {
   auto& pool = it->second;
   pool.stop->store(true, std::memory_order_release);
   if (pool.running > 0) {
-    // Each is told once; the lines of those still running wait for their
-    // ends (their last serial and detail).
-    for (auto t : pool.tokens)
-      if (auto r = live_.find(t); r != live_.end() && r->second.handle) {
-        caf::anon_send(caf::actor_cast<request_actor>(r->second.handle),
-                       cancel_atom::value);
-        r->second.handle = nullptr;
-      }
+    // Told once; the lines of those still running wait for their ends
+    // (their last serial and detail).
+    if (!pool.told) {
+      pool.told = true;
+      for (auto t : pool.tokens)
+        if (auto r = live_.find(t); r != live_.end() && r->second.handle) {
+          caf::anon_send(caf::actor_cast<request_actor>(r->second.handle),
+                         cancel_atom::value);
+          r->second.handle = nullptr;
+        }
+    }
     return;
   }
   const auto& tally = pool.tally;
