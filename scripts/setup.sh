@@ -12,8 +12,8 @@ packages=(
   # the Python client (python/), also used by the tests
   python3 python3-zmq python3-msgpack
   # for the tests: real secondaries, promtool to check /metrics, ip for
-  # the cluster test's network namespaces
-  nsd knot bind9 prometheus iproute2
+  # the cluster tests' network namespaces, nft for the lossy-links test
+  nsd knot bind9 prometheus iproute2 nftables
 )
 
 missing=()

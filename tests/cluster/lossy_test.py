@@ -18,13 +18,14 @@ switch namespace; 10.79.0.0/24 exists only inside them):
 
 Run A is clean: no nftables rules, the relay forwards at once. Run B is
 impaired:
-- loss: nftables in the minidns host's namespace drops 20% of the packets
-  to the DNS host (a netdev egress hook on eth0) and 20% of those from it
-  (the inet input hook), UDP and TCP alike, `numgen random mod 100 < 20`.
-  The egress hook rather than the output hook: a drop in the output hook
-  fails the sender's sendto() with EPERM, which minidns would see as a
-  failed send at once, not as a lost packet (the output hook is used only
-  when the kernel has no egress hook, and the output says so);
+- loss: nftables drops 20% of the packets from the minidns host to the
+  DNS host and 20% of those back, UDP and TCP alike (`numgen random mod
+  100 < 20 drop`), each where it arrives: in the input hook of the DNS
+  host's namespace for the way there, of the minidns host's for the way
+  back. Not in the minidns host's output path: a drop there is not silent
+  (the output hook fails sendto() with EPERM; a netdev egress drop gives
+  ENOBUFS to sockets with IP_RECVERR, which minidns sets and takes for a
+  full buffer, sending the datagram again), so nothing would be lost;
 - delay, reordering, duplication: the relay holds every datagram, each
   way, for 20..80 ms drawn uniformly (so they overtake each other) and
   sends 5% of them twice.
@@ -72,6 +73,7 @@ ZONES = 100
 POLLS = 10_000
 WINDOW = 2_000
 POLL_BUDGET = {"timeout": 0.4, "retry_interval": 0.1, "max_retries": 30}
+TCP_BUDGET = {"timeout": 2.0, "retry_interval": 0.1, "max_retries": 10}
 NOTIFY_BUDGET = {"timeout": 0.5, "retry_interval": 0.3, "max_retries": 20}
 PRIMARY_PORT, SECONDARY_PORT = 5300, 5301  # the NSDs, on 127.0.0.1
 POLL_DEST = f"{DNS_IP}:53"  # the relay -> primary
@@ -116,6 +118,7 @@ def metric_deltas(before: dict, after: dict) -> dict[str, float]:
         "notify_timeouts":
             'minidns_dns_attempts_timed_out_total{kind="notify"}',
         "send_errors": "minidns_dns_send_errors_total",
+        "send_waits": "minidns_dns_send_waits_total",
         "unmatched": 'minidns_dns_replies_dropped_total{reason="unmatched"}',
         "tcp_queries": "minidns_dns_tcp_queries_total",
     }
@@ -237,7 +240,7 @@ def one_cast(d: Dealer, cast: dict, wait: float) -> tuple[list[dict], float]:
 
 
 def client_notify(d: Dealer, new_serial: int) -> dict:
-    before = fetch_metrics()
+    m0 = fetch_metrics()
     notify, t_notify = one_cast(
         d, {"method": "notify_zone_changed", "context": "notify",
             "domain": {"name": SEC_ZONE}, "destination": NOTIFY_DEST,
@@ -248,9 +251,18 @@ def client_notify(d: Dealer, new_serial: int) -> dict:
             "domain": {"name": SEC_ZONE, "serial": new_serial},
             "destination": NOTIFY_DEST, "request_id": "after-notify",
             **POLL_BUDGET}, 0.5)
+    m1 = fetch_metrics()
+    # The relay's TCP path too, once: a poll over TCP (lost segments cost
+    # TCP retransmissions of 0.2 s and more, hence the longer timeout).
+    tcp, t_tcp = one_cast(
+        d, {"method": "poll_for_serial_number", "context": "tcp",
+            "domain": {"name": zone(0), "serial": serial(0)},
+            "destination": POLL_DEST, "request_id": "tcp",
+            "transport": "tcp", **TCP_BUDGET}, 0.5)
     return {"notify": notify, "notify_time": t_notify, "poll": poll,
-            "poll_time": t_poll,
-            "metrics": metric_deltas(before, fetch_metrics())}
+            "poll_time": t_poll, "tcp": tcp, "tcp_time": t_tcp,
+            "metrics": metric_deltas(m0, m1),
+            "tcp_metrics": metric_deltas(m1, fetch_metrics())}
 
 
 def client(mode: str, arg: str) -> int:
@@ -308,58 +320,53 @@ def teardown() -> None:
         ip("netns", "del", ns(name), check=False)
 
 
-def loss_rules(egress: bool) -> str:
-    drop = f"numgen random mod 100 < {LOSS} counter drop"
-    out = (f"table netdev lossy_out {{\n"
-           f"  chain out {{\n"
-           f"    type filter hook egress device eth0 priority 0;\n"
-           f"    ip daddr {DNS_IP} counter\n"
-           f"    ip daddr {DNS_IP} counter\n"
-        f"    ip daddr {DNS_IP} {drop}\n"
-           f"  }}\n}}\n") if egress else (
-        f"table inet lossy_out {{\n"
-        f"  chain out {{\n"
-        f"    type filter hook output priority 0;\n"
-        f"    ip daddr {DNS_IP} counter\n"
-        f"    ip daddr {DNS_IP} {drop}\n"
-        f"  }}\n}}\n")
-    return out + (f"table inet lossy_in {{\n"
-                  f"  chain in {{\n"
-                  f"    type filter hook input priority 0;\n"
-                  f"    ip saddr {DNS_IP} counter\n"
-                  f"    ip saddr {DNS_IP} {drop}\n"
-                  f"  }}\n}}\n")
+def loss_rules(peer: str) -> str:
+    """Drops LOSS% of what comes in from `peer`, counting what comes in
+    and what is dropped."""
+    return ("table inet lossy {\n"
+            "  chain in {\n"
+            "    type filter hook input priority 0;\n"
+            f"    ip saddr {peer} counter\n"
+            f"    ip saddr {peer} numgen random mod 100 < {LOSS} counter drop\n"
+            "  }\n}\n")
 
 
-def nft(*args: str, stdin: str | None = None, check: bool = True):
-    return run_in("mh", [NFT] + list(args), check=check, input=stdin)
+# Where each direction loses its packets: what the minidns host sends is
+# lost on arrival at the DNS host, what it receives on arrival at the
+# minidns host. A drop in the sender's own output path would not be a
+# silent loss: the output hook fails sendto() with EPERM, and a netdev
+# egress drop gives ENOBUFS to a socket with IP_RECVERR (minidns sets it,
+# and takes it for a full buffer: it sends the datagram again).
+LOSS_AT = {"dns": MH_IP, "mh": DNS_IP}  # host: the peer it loses from
+
+
+def nft(host: str, *args: str, stdin: str | None = None,
+        check: bool = True):
+    return run_in(host, [NFT] + list(args), check=check, input=stdin)
 
 
 def loss_on() -> str | None:
-    """Installs the loss rules; returns which outbound hook, or None when
-    nftables does not work here."""
-    for egress in (True, False):
-        r = nft("-f", "-", stdin=loss_rules(egress), check=False)
-        if r.returncode == 0:
-            return "netdev egress" if egress else "inet output"
-        nft("flush", "ruleset", check=False)
-        error = r.stderr.strip()
-    print(f"nft: {error}")
+    """Installs the loss rules; returns None, or why nftables does not
+    work here."""
+    for host, peer in LOSS_AT.items():
+        r = nft(host, "-f", "-", stdin=loss_rules(peer), check=False)
+        if r.returncode != 0:
+            return f"{r.stderr.strip()} (exit {r.returncode})"
     return None
 
 
 def loss_off() -> None:
-    nft("flush", "ruleset")
+    for host in LOSS_AT:
+        nft(host, "flush", "ruleset")
 
 
 def dropped() -> tuple[int, int, int, int]:
     """Packets to the DNS host: seen, dropped; from it: seen, dropped."""
-    text = nft("list", "ruleset").stdout
-    out = [int(n) for n in re.findall(
-        r"ip daddr \S+ (?:numgen .*?)?counter packets (\d+)", text)]
-    inn = [int(n) for n in re.findall(
-        r"ip saddr \S+ (?:numgen .*?)?counter packets (\d+)", text)]
-    return out[0], out[1], inn[0], inn[1]
+    out = []
+    for host in ("dns", "mh"):
+        text = nft(host, "list", "ruleset").stdout
+        out += [int(n) for n in re.findall(r"counter packets (\d+)", text)]
+    return out[0], out[1], out[2], out[3]
 
 
 def nsd_conf(d: str, port: int, zones: str) -> str:
@@ -524,8 +531,6 @@ def one_run(minidns: str, impaired: bool, prim: str, log: list[str],
     name = "impaired" if impaired else "clean"
     relay = start_relay(impaired)
     md = start_minidns(minidns, log)
-    if impaired:
-        nft("reset", "counters", check=False)
     try:
         res = run_client("polls", "90", 150)
         res["relay"] = relay_stats(relay)
@@ -587,13 +592,18 @@ def notify_part(prim: str, relay: subprocess.Popen,
     elif ps[0].get("status") != "SUCCESS" or ps[0].get(
             "actual_serial") != new:
         failures.append(f"notify: the poll of the secondary: {ps[0]}")
+    if [(r.get("request_id"), r.get("status"), r.get("actual_serial"))
+            for r in res["tcp"]] != [("tcp", "SUCCESS", serial(0))]:
+        failures.append(f"tcp: the poll over TCP: {res['tcp']}")
+    if res["tcp_metrics"]["tcp_queries"] < 1:
+        failures.append("tcp: no query went over TCP")
     if res["secondary_serial"] != new:
         failures.append(f"notify: the secondary serves "
                         f"{res['secondary_serial']} after the NOTIFY")
     return res
 
 
-def table(a: dict, b: dict, hook: str) -> str:
+def table(a: dict, b: dict) -> str:
     def ms(x):
         return f"{x * 1000:.0f}"
 
@@ -610,6 +620,9 @@ def table(a: dict, b: dict, hook: str) -> str:
         ("attempts per poll", lambda r: f"{attempts(r) / r['polls']:.3f}"),
         ("SOA attempts timed out",
          lambda r: f"{r['metrics']['soa_timeouts']:.0f}"),
+        ("send errors / send waits",
+         lambda r: f"{r['metrics']['send_errors']:.0f} / "
+                   f"{r['metrics']['send_waits']:.0f}"),
         ("replies dropped as unmatched",
          lambda r: f"{r['metrics']['unmatched']:.0f}"),
         ("time-to-status p50 (ms)", lambda r: ms(r["p50"])),
@@ -631,14 +644,14 @@ def table(a: dict, b: dict, hook: str) -> str:
              f"in flight, timeout {POLL_BUDGET['timeout']} s, retry "
              f"{POLL_BUDGET['retry_interval']} s, max_retries "
              f"{POLL_BUDGET['max_retries']}",
-             f"impaired: {LOSS}% loss each way (nft, {hook} + inet input), "
+             f"impaired: {LOSS}% loss each way (nft input hooks), "
              f"delay {DELAY[0] * 1000:.0f}..{DELAY[1] * 1000:.0f} ms each "
              f"way, {DUP * 100:.0f}% duplicated (relay)",
              "",
-             f"| {'':32} | {'A: clean':>14} | {'B: impaired':>14} |",
-             f"|{'-' * 34}|{'-' * 15}:|{'-' * 15}:|"]
+             f"| {'':35} | {'A: clean':>14} | {'B: impaired':>14} |",
+             f"|{'-' * 37}|{'-' * 15}:|{'-' * 15}:|"]
     for label, f in rows:
-        lines.append(f"| {label:32} | {f(a):>14} | {f(b):>14} |")
+        lines.append(f"| {label:35} | {f(a):>14} | {f(b):>14} |")
     n = b.get("notify") or {}
     if n:
         lines.append("")
@@ -651,6 +664,11 @@ def table(a: dict, b: dict, hook: str) -> str:
             f"serial {ps.get('actual_serial')} after {ms(n['poll_time'])} ms,"
             f" {n['metrics']['soa_queries']:.0f} SOA queries; secondary "
             f"serves {n['secondary_serial']}")
+        tcp = (n["tcp"] or [{}])[0]
+        lines.append(
+            f"TCP poll (B): {tcp.get('status')} {tcp.get('detail')} after "
+            f"{ms(n['tcp_time'])} ms, {n['tcp_metrics']['tcp_queries']:.0f} "
+            "TCP queries")
     return "\n".join(lines)
 
 
@@ -692,17 +710,21 @@ def main() -> int:
         return SKIP
     ip("netns", "del", ns("probe"), check=False)
 
+    def interrupted(signum, frame):  # clean up on SIGTERM as on Ctrl-C
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, interrupted)
     t0 = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="minidns-lossy-")
     failures: list[str] = []
     log: list[str] = []
     results = {}
-    hook = None
     try:
         build()
-        hook = loss_on()
-        if hook is None:
-            print("SKIP: nftables does not work inside a network namespace")
+        why = loss_on()
+        if why is not None:
+            print(f"SKIP: nftables does not work in a network namespace: "
+                  f"{why}")
             return SKIP
         loss_off()
         prim, sec = write_servers(tmp)
@@ -716,7 +738,9 @@ def main() -> int:
             raise RuntimeError("the secondary NSD did not transfer "
                                f"{SEC_ZONE} from the primary")
         results["A"] = one_run(minidns, False, prim, log, failures)
-        loss_on()
+        why = loss_on()
+        if why is not None:
+            raise RuntimeError(f"nft: {why}")
         results["B"] = one_run(minidns, True, prim, log, failures)
     finally:
         for p in reversed(PROCS):
@@ -730,7 +754,7 @@ def main() -> int:
                         print(f"--- {d} nsd.log ---\n" + f.read()[-2000:])
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print(table(results["A"], results["B"], hook))
+    print(table(results["A"], results["B"]))
     print(f"\nlossy: total {time.monotonic() - t0:.1f} s")
     if failures:
         for f in failures:
