@@ -21,6 +21,10 @@
 ///   scale    mode_scale.cpp: N polls at once to a silent in-process UDP
 ///            socket, timeout T; peak RSS of minidns per request in flight,
 ///            timer lateness
+///   timeline mode_timeline.cpp: polls paced at --rate (and an optional
+///            overload) for --duration, mixed: NSD (SUCCESS), silent
+///            sockets (timeout), a scripted responder (REFUSED, lower
+///            serial); one CSV row per second, a soak summary at the end
 ///
 /// This file parses the command line (options.cpp, CLI11) and dispatches
 /// on --mode. Exit status: 0 clean, 1 error (usage included), 2 no or
@@ -44,7 +48,7 @@ int main(int argc, char** argv) {
       return 0;
     for (const mode_spec* m :
          {&free_port_mode, &zones_mode, &check_mode, &poll_mode, &notify_mode,
-          &latency_mode, &scale_mode}) {
+          &latency_mode, &scale_mode, &timeline_mode}) {
       if (o.mode == m->name) {
         check_options_apply(o, *m);
         return m->run(o);
@@ -54,7 +58,8 @@ int main(int argc, char** argv) {
     die(e.what());
   }
   std::fprintf(stderr, "usage: minidns_bench "
-                       "--mode=free-port|zones|check|poll|notify|latency|scale "
+                       "--mode=free-port|zones|check|poll|notify|latency|scale|"
+                       "timeline "
                        "[--key=value ...]\n  see minidns_bench --help and "
                        "bench/README.md\n");
   return 2;

@@ -30,7 +30,7 @@ int run_latency(const options& o) {
   double timeout = o.timeout.value_or(2);
   auto retries = static_cast<uint32_t>(o.max_retries);
   auto probe_every = o.probe_every;
-  double tick_us = o.tick_us;
+  double tick_us = o.tick_us.value_or(100);
   if (rate <= 0 || duration <= 0)
     die("--rate and --duration must be > 0");
   auto n = static_cast<uint64_t>(rate * duration);

@@ -30,4 +30,8 @@ extern const mode_spec latency_mode;
 /// --mode=scale: polls at once to a silent port (mode_scale.cpp).
 extern const mode_spec scale_mode;
 
+/// --mode=timeline: a long paced run of mixed outcomes, one CSV row per
+/// second (mode_timeline.cpp).
+extern const mode_spec timeline_mode;
+
 } // namespace minidns::bench

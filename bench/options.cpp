@@ -34,9 +34,15 @@ constexpr const char* footer = R"(Modes:
   scale      --count polls at once to a silent in-process UDP socket,
              timeout --timeout: peak RSS of minidns per request in flight,
              timer lateness
-poll, notify, latency and scale start a fresh minidns (--minidns) and print
-one "RESULT mode=MODE key=value ..." line. Exit status: 0 clean run, 1 error,
-2 no or unknown --mode, 3 a reply or minidns's counters failed a check.)";
+  timeline   polls paced at --rate for --duration (--overload-rate between
+             --overload-from and --overload-to), mixed per --mix: to --dest
+             (NSD, SUCCESS), to silent sockets (ERROR timeout), to a
+             scripted responder (ERROR rcode REFUSED, ERROR lower serial);
+             one --csv row per second (rates, RSS, in flight, latency)
+poll, notify, latency, scale and timeline start a fresh minidns (--minidns)
+and print one "RESULT mode=MODE key=value ..." line. Exit status: 0 clean
+run, 1 error, 2 no or unknown --mode, 3 a reply or minidns's counters failed
+a check.)";
 
 /// A number >= 0 (a count), as strtod reads it: "1e6" is 1000000.
 const CLI::Validator non_negative(
@@ -79,14 +85,15 @@ void declare_options(CLI::App& app, options& o) {
   app.allow_extras(); // reported as before CLI11 (parse_options)
 
   app.add_option("--mode", o.mode,
-                 "free-port|zones|check|poll|notify|latency|scale")
+                 "free-port|zones|check|poll|notify|latency|scale|timeline")
       ->type_name("MODE");
 
   // Setup modes.
   app.add_option("--dir", o.dir, "zones: the work directory")->type_name("DIR");
   app.add_option("--nsd-port", o.nsd_port, "zones: NSD's port")
       ->type_name("PORT");
-  app.add_option("--dest", o.dest, "check, poll, latency: NSD's address")
+  app.add_option("--dest", o.dest,
+                 "check, poll, latency, timeline: NSD's address")
       ->type_name("A.B.C.D:PORT");
   add_count(app, "--zones", o.zones, "zones used (z0000.bench. ...)")
       ->default_str(std::to_string(o.zones));
@@ -103,25 +110,48 @@ void declare_options(CLI::App& app, options& o) {
              "seconds per attempt (default: scale 10, others 2)")
       ->type_name("S");
   add_count(app, "--max-retries", o.max_retries,
-            "poll, notify, latency: resends per request")
+            "poll, notify, latency, timeline (NSD's zones): resends per "
+            "request")
       ->default_str(std::to_string(o.max_retries));
   add_number(app, "--time-limit", o.time_limit,
              "seconds before a run gives up (default: poll, notify 120; "
-             "scale 180)")
+             "scale 180; timeline: 60 after the last cast)")
       ->type_name("S");
-  app.add_option("--rate", o.rate, "latency: polls per second")
+  app.add_option("--rate", o.rate, "latency, timeline: polls per second")
       ->type_name("R")
       ->capture_default_str();
-  app.add_option("--duration", o.duration, "latency: seconds of polls")
+  app.add_option("--duration", o.duration,
+                 "latency, timeline: seconds of polls")
       ->type_name("S")
       ->capture_default_str();
+  app.add_option("--overload-rate", o.overload_rate,
+                 "timeline: polls per second between --overload-from and "
+                 "--overload-to (0: no overload)")
+      ->type_name("R")
+      ->capture_default_str();
+  app.add_option("--overload-from", o.overload_from,
+                 "timeline: second the overload starts")
+      ->type_name("S")
+      ->capture_default_str();
+  app.add_option("--overload-to", o.overload_to,
+                 "timeline: second the overload ends")
+      ->type_name("S")
+      ->capture_default_str();
+  app.add_option("--mix", o.mix,
+                 "timeline: percent of casts answered (NSD), silent, "
+                 "refused, lagging; sums to 100")
+      ->type_name("A,S,R,L")
+      ->capture_default_str();
+  app.add_option("--csv", o.csv, "timeline: one row per second to FILE")
+      ->type_name("FILE");
   add_count(app, "--probe-every", o.probe_every,
             "latency: a direct probe every N casts")
       ->default_str(std::to_string(o.probe_every));
-  app.add_option("--tick-us", o.tick_us, "latency: pacing timer tick, us")
-      ->type_name("US")
-      ->capture_default_str();
-  add_count(app, "--sndhwm", o.sndhwm, "scale: the DEALER's send high-water")
+  add_number(app, "--tick-us", o.tick_us,
+             "pacing timer tick, us (default: latency 100, timeline 1000)")
+      ->type_name("US");
+  add_count(app, "--sndhwm", o.sndhwm,
+            "scale, timeline: the DEALER's send high-water")
       ->default_str(std::to_string(o.sndhwm));
   app.add_option("--dump", o.dump,
                  "scale: one line per request (cast sent, query out, "

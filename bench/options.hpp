@@ -27,6 +27,10 @@ struct options {
   std::string nsd_port; ///< --nsd-port (zones)
   std::string dump;     ///< --dump FILE (scale); "": none
 
+  std::string csv; ///< --csv FILE (timeline); "": none
+  /// --mix (timeline): percent of casts answered, silent, refused, lagging.
+  std::string mix = "70,10,10,10";
+
   std::optional<uint64_t> count; ///< --count (mode's default)
   uint64_t window = 2000;        ///< --window
   uint64_t zones = 1000;         ///< --zones
@@ -36,9 +40,12 @@ struct options {
 
   std::optional<double> timeout;    ///< --timeout (mode's default)
   std::optional<double> time_limit; ///< --time-limit (mode's default)
-  double rate = 10000;              ///< --rate (latency)
-  double duration = 5;              ///< --duration (latency)
-  double tick_us = 100;             ///< --tick-us (latency)
+  double rate = 10000;              ///< --rate (latency, timeline)
+  double duration = 5;              ///< --duration (latency, timeline)
+  double overload_rate = 0;         ///< --overload-rate (timeline); 0: none
+  double overload_from = 0;         ///< --overload-from (timeline), s
+  double overload_to = 0;           ///< --overload-to (timeline), s
+  std::optional<double> tick_us;    ///< --tick-us (mode's default)
   double wait = 10;                 ///< --wait (check)
 
   /// The long names (without "--") of the options on the command line.

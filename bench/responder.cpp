@@ -24,7 +24,76 @@ int64_t steady_ns() {
       .count();
 }
 
+/// The offset just past the question of a query (header, QNAME, QTYPE,
+/// QCLASS; no compression in a query's name), 0 when there is none.
+size_t question_end(const uint8_t* d, size_t len) {
+  if (len < 12 || d[4] != 0 || d[5] != 1)
+    return 0;
+  size_t at = 12;
+  while (at < len && d[at] != 0) {
+    if ((d[at] & 0xc0) != 0)
+      return 0;
+    at += 1 + d[at];
+  }
+  at += 1 + 4;
+  return at <= len ? at : 0;
+}
+
+void put16(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+
+void put32(uint8_t* p, uint32_t v) {
+  put16(p, v >> 16);
+  put16(p + 2, v);
+}
+
+/// Turns the header of the query in `d` into an answer's: QR and AA set,
+/// opcode and RD kept, RA, Z, AD, CD clear, RCODE `rcode`, one question,
+/// `answers` answers, nothing else.
+void answer_header(uint8_t* d, uint8_t rcode, uint16_t answers) {
+  d[2] = static_cast<uint8_t>(0x80 | (d[2] & 0x79) | 0x04);
+  d[3] = rcode & 0x0f;
+  put16(d + 6, answers);
+  put16(d + 8, 0);
+  put16(d + 10, 0);
+}
+
 } // namespace
+
+size_t write_soa_answer(uint8_t* data, size_t len, size_t cap,
+                        uint32_t serial) {
+  size_t at = question_end(data, len);
+  // Owner (a pointer to the question's name), type, class, TTL, RDLENGTH;
+  // RDATA: MNAME and RNAME (pointers too) and five 32-bit numbers.
+  constexpr size_t record = 2 + 2 + 2 + 4 + 2 + 2 + 2 + 20;
+  if (at == 0 || at + record > cap)
+    return 0;
+  answer_header(data, 0, 1);
+  uint8_t* p = data + at;
+  put16(p, 0xc00c);
+  put16(p + 2, 6); // SOA
+  put16(p + 4, 1); // IN
+  put32(p + 6, 300);
+  put16(p + 10, 24);
+  put16(p + 12, 0xc00c);
+  put16(p + 14, 0xc00c);
+  put32(p + 16, serial);
+  put32(p + 20, 86400);
+  put32(p + 24, 86400);
+  put32(p + 28, 2419200);
+  put32(p + 32, 300);
+  return at + record;
+}
+
+size_t write_rcode_answer(uint8_t* data, size_t len, uint8_t rcode) {
+  size_t at = question_end(data, len);
+  if (at == 0)
+    return 0;
+  answer_header(data, rcode, 0);
+  return at;
+}
 
 responder::responder(const std::string& address, uint16_t port, bool silent)
     : silent_(silent) {
@@ -132,9 +201,15 @@ void responder::run() {
         ++queries;
       if (silent_)
         continue;
-      // QR and AA set, opcode and RD kept; RA, Z, AD, CD clear; NOERROR.
-      d[2] = static_cast<uint8_t>(0x80 | (d[2] & 0x79) | 0x04);
-      d[3] = 0;
+      if (script_) {
+        len = script_(d, len, max_datagram);
+        if (len == 0)
+          continue;
+      } else {
+        // QR and AA set, opcode and RD kept; RA, Z, AD, CD clear; NOERROR.
+        d[2] = static_cast<uint8_t>(0x80 | (d[2] & 0x79) | 0x04);
+        d[3] = 0;
+      }
       out_iov[answers] = {d, len};
       out[answers] = {};
       out[answers].msg_hdr.msg_name = &from[i];

@@ -2,8 +2,9 @@
 /// A fast DNS responder on loopback UDP for the benchmark: it answers every
 /// query by echoing it with QR and AA set and RCODE NOERROR (so a NOTIFY
 /// gets the acknowledgement RFC 1996 asks for), or, when silent, reads and
-/// timestamps queries without ever answering. One thread, recvmmsg and
-/// sendmmsg in batches.
+/// timestamps queries without ever answering, or, with a script, answers
+/// each query as the script says (an SOA, an RCODE, or nothing). One
+/// thread, recvmmsg and sendmmsg in batches.
 
 #include <atomic>
 #include <cstdint>
@@ -27,6 +28,25 @@ struct responder_counts {
 using datagram_hook =
     std::function<void(const uint8_t* data, size_t len, int64_t kernel_ns)>;
 
+/// Decides the answer to one query, on the responder's thread: rewrites the
+/// datagram in place (`data`, `len` octets, room for `cap`) into the answer
+/// and returns its length, or returns 0 to leave the query unanswered.
+/// write_soa_answer() and write_rcode_answer() do the rewriting.
+using answer_script =
+    std::function<size_t(uint8_t* data, size_t len, size_t cap)>;
+
+/// Rewrites the query in `data` into an authoritative NOERROR answer with
+/// one SOA record owned by the query's name (MNAME and RNAME point at it)
+/// with `serial`; the question is kept, anything after it dropped. Returns
+/// the answer's length, 0 when the query cannot be parsed or `cap` is too
+/// small.
+size_t write_soa_answer(uint8_t* data, size_t len, size_t cap, uint32_t serial);
+
+/// Rewrites the query in `data` into an authoritative answer with RCODE
+/// `rcode` and the question only. Returns its length, 0 when the query
+/// cannot be parsed.
+size_t write_rcode_answer(uint8_t* data, size_t len, uint8_t rcode);
+
 /// A UDP responder bound to one loopback address.
 class responder {
 public:
@@ -42,6 +62,10 @@ public:
 
   /// Sets a hook to run for every datagram (before run()).
   void on_datagram(datagram_hook hook) { hook_ = std::move(hook); }
+
+  /// Answers every query as `script` says instead of echoing it (before
+  /// run(); not with `silent`).
+  void script(answer_script s) { script_ = std::move(s); }
 
   /// An eventfd written after every batch of datagrams read, so that a
   /// waiting thread can wake up; -1 when not wanted (the default).
@@ -73,6 +97,7 @@ private:
   bool silent_ = false;
   int notify_fd_ = -1;
   datagram_hook hook_;
+  answer_script script_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> answered_{0};

@@ -16,6 +16,35 @@ std::string http_get(int port, const std::string& path) {
   return res && res->status == 200 ? res->body : std::string{};
 }
 
+namespace {
+
+/// Whether `line` is a bucket of the series whose bucket lines start with
+/// `bucket`; adds it to `out` when it is.
+bool read_bucket_line(const std::string& line, const std::string& bucket,
+                      std::vector<std::pair<double, uint64_t>>& out) {
+  if (line.compare(0, bucket.size(), bucket) != 0)
+    return false;
+  auto le =
+      line.substr(bucket.size(), line.find('"', bucket.size()) - bucket.size());
+  auto v = std::strtoull(line.c_str() + line.rfind(' ') + 1, nullptr, 10);
+  out.emplace_back(le == "+Inf" ? HUGE_VAL : std::atof(le.c_str()), v);
+  return true;
+}
+
+} // namespace
+
+std::vector<std::pair<double, uint64_t>>
+read_buckets(const std::string& page, const std::string& name,
+             const std::string& labels) {
+  std::vector<std::pair<double, uint64_t>> buckets;
+  std::istringstream in(page);
+  std::string line;
+  auto bucket = name + "_bucket{" + labels + ",le=\"";
+  while (std::getline(in, line))
+    read_bucket_line(line, bucket, buckets);
+  return buckets;
+}
+
 histogram_reading read_histogram(const std::string& page,
                                  const std::string& name,
                                  const std::string& labels, double q) {
@@ -27,12 +56,9 @@ histogram_reading read_histogram(const std::string& page,
   auto count = name + "_count{" + labels + "} ";
   auto sum = name + "_sum{" + labels + "} ";
   while (std::getline(in, line)) {
-    if (line.compare(0, bucket.size(), bucket) == 0) {
-      auto le = line.substr(bucket.size(),
-                            line.find('"', bucket.size()) - bucket.size());
-      auto v = std::strtoull(line.c_str() + line.rfind(' ') + 1, nullptr, 10);
-      buckets.emplace_back(le == "+Inf" ? HUGE_VAL : std::atof(le.c_str()), v);
-    } else if (line.compare(0, count.size(), count) == 0) {
+    if (read_bucket_line(line, bucket, buckets))
+      continue;
+    if (line.compare(0, count.size(), count) == 0) {
       h.count = std::strtoull(line.c_str() + count.size(), nullptr, 10);
     } else if (line.compare(0, sum.size(), sum) == 0) {
       h.sum = std::atof(line.c_str() + sum.size());

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace minidns::bench {
 
@@ -16,6 +18,12 @@ struct histogram_reading {
   double sum = 0;         ///< their sum
   double bucket_of_q = 0; ///< +Inf as infinity; 0 when empty
 };
+
+/// The buckets of one histogram series in `page`: (upper bound, cumulative
+/// count) in the page's order, +Inf as infinity; empty when it has none.
+std::vector<std::pair<double, uint64_t>>
+read_buckets(const std::string& page, const std::string& name,
+             const std::string& labels);
 
 /// Reads `name`{`labels`,le=...} buckets, _count and _sum from `page`.
 histogram_reading read_histogram(const std::string& page,

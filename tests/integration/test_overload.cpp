@@ -83,10 +83,9 @@ TEST_F(Overload, ThreeTimesTheSustainableRateLosesNothingAndRecovers) {
   while (sent < total) {
     const auto now = clock_type::now();
     const auto due = std::min<uint64_t>(
-        total,
-        static_cast<uint64_t>(
-            rate * std::chrono::duration<double>(now - t0).count()) +
-            1);
+        total, static_cast<uint64_t>(
+                   rate * std::chrono::duration<double>(now - t0).count()) +
+                   1);
     for (; sent < due; ++sent) // blocks when minidns and ZeroMQ are full
       pm->send(poll_cast("z" + std::to_string(sent % 1000) + ".test.", 1, dest,
                          2.0, 0, 0, mp_uint(sent)));
