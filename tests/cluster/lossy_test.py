@@ -24,8 +24,9 @@ impaired:
   host's namespace for the way there, of the minidns host's for the way
   back. Not in the minidns host's output path: a drop there is not silent
   (the output hook fails sendto() with EPERM; a netdev egress drop gives
-  ENOBUFS to sockets with IP_RECVERR, which minidns sets and takes for a
-  full buffer, sending the datagram again), so nothing would be lost;
+  ENOBUFS to sockets with IP_RECVERR, which minidns sets; minidns tries a
+  refused send once more at once, and that mostly goes through), so
+  nothing would be lost;
 - delay, reordering, duplication: the relay holds every datagram, each
   way, for 20..80 ms drawn uniformly (so they overtake each other) and
   sends 5% of them twice.
