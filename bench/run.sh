@@ -48,87 +48,24 @@ read -r -a minidns_args <<<"${BENCH_MINIDNS_ARGS:-}"
 
 log() { printf '%s\n' "$*" >&2; }
 
-# ------------------------------------------------------------ packages
-missing=()
-command -v nsd >/dev/null 2>&1 || [ -x /usr/sbin/nsd ] || missing+=(nsd)
-command -v dnsperf >/dev/null 2>&1 || missing+=(dnsperf)
-if [ "$profile" = 1 ] && ! command -v perf >/dev/null 2>&1; then
-  missing+=(linux-perf)
-fi
-if ((${#missing[@]})); then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  log "bench: installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-    --no-install-recommends "${missing[@]}" >/dev/null
-fi
-nsd_bin=$(command -v nsd || echo /usr/sbin/nsd)
-
-# --------------------------------------------------------------- build
-if [ ! -f "$build/build.ninja" ] || [ ! -x "$build/minidns" ]; then
-  log "bench: building minidns with scripts/setup.sh"
-  scripts/setup.sh
-fi
-# The bench targets (a no-op when up to date; build/ may predate bench/).
-build_log=$(mktemp)
-if ! cmake --build "$build" --target minidns minidns_bench minidns_responder \
-  -j "${MINIDNS_JOBS:-2}" >"$build_log" 2>&1; then
-  cat "$build_log" >&2
-  rm -f "$build_log"
-  log "bench: build failed"
-  exit 1
-fi
-rm -f "$build_log"
-bench_bin="$build/bench/minidns_bench"
+bench_name=bench
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+packages=(nsd:nsd dnsperf:dnsperf)
+[ "$profile" = 1 ] && packages+=(perf:linux-perf)
+need_packages "${packages[@]}"
+build_targets minidns minidns_bench minidns_responder
 responder_bin="$build/bench/minidns_responder"
+make_workdir "${BENCH_KEEP:-0}"
 
-# ------------------------------------------------- work dir and cleanup
-work=$(mktemp -d "${TMPDIR:-/tmp}/minidns-bench.XXXXXX")
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  if [ "${BENCH_KEEP:-0}" = 1 ]; then
-    log "bench: work directory kept: $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# ------------------------------------------------------------- machine
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-echo "== minidns benchmark, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
-  "$(free -g | awk '/^Mem:/ {print $2}') GiB, kernel $(uname -r)"
-echo "versions: minidns $(git describe --always --dirty 2>/dev/null || echo '?')" \
-  "($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt")," \
-  "$build/), $("$nsd_bin" -v 2>&1 | head -1)," \
+print_machine "minidns benchmark" \
   "dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p')"
-echo "load average before: $(load)"
 echo "settings: runs $runs; dnsperf $dnsperf_args for ${dnsperf_seconds}s;" \
   "poll $poll_count window $poll_window; notify $notify_count window" \
   "$notify_window; latency ${latency_seconds}s; scale $scale_count" \
   "timeout ${scale_timeout}s; minidns extra args: ${minidns_args[*]:-none}"
-
-# ------------------------------------------------------------------ NSD
-nsd_port=$("$bench_bin" --mode=free-port)
-"$bench_bin" --mode=zones --dir="$work" --nsd-port="$nsd_port" --zones=1000
-"$nsd_bin" -d -c "$work/nsd.conf" >"$work/nsd.out" 2>&1 &
-pids+=($!)
-nsd_dest="127.0.0.1:$nsd_port"
-if ! "$bench_bin" --mode=check --dest="$nsd_dest" --zones=1000 --wait=30; then
-  cat "$work/nsd.out" "$work/nsd.log" >&2 2>/dev/null || true
-  exit 1
-fi
-echo "NSD $nsd_dest serving 1000 zones (one server process)"
+start_nsd
 
 # ------------------------------------------------------------- helpers
 # field LINE KEY: the value of KEY=... in a RESULT line.

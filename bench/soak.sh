@@ -59,82 +59,20 @@ if [ -z "${SOAK_TEED:-}" ]; then
   exit "${PIPESTATUS[0]}"
 fi
 
-# ------------------------------------------------------------ packages
-missing=()
-command -v nsd >/dev/null 2>&1 || [ -x /usr/sbin/nsd ] || missing+=(nsd)
-command -v dnsperf >/dev/null 2>&1 || missing+=(dnsperf)
-command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
-if ((${#missing[@]})); then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  log "soak: installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-    --no-install-recommends "${missing[@]}" >/dev/null
-fi
-nsd_bin=$(command -v nsd || echo /usr/sbin/nsd)
-
-# --------------------------------------------------------------- build
-if [ ! -f "$build/build.ninja" ] || [ ! -x "$build/minidns" ]; then
-  log "soak: building minidns with scripts/setup.sh"
-  MINIDNS_BUILD_DIR="$build" scripts/setup.sh
-fi
-build_log=$(mktemp)
-if ! cmake --build "$build" --target minidns minidns_bench \
-  -j "${MINIDNS_JOBS:-2}" >"$build_log" 2>&1; then
-  cat "$build_log" >&2
-  rm -f "$build_log"
-  log "soak: build failed"
-  exit 1
-fi
-rm -f "$build_log"
-bench_bin="$build/bench/minidns_bench"
-
-# ----------------------------------------- results, work dir and cleanup
-mkdir -p "$out"
+bench_name=soak
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+need_packages nsd:nsd dnsperf:dnsperf gnuplot:gnuplot-nox
+build_targets minidns minidns_bench
 # Generated output is never to be committed (bench/results/.gitignore).
 if [ ! -e bench/results/.gitignore ]; then
   mkdir -p bench/results
   printf '*\n!.gitignore\n' >bench/results/.gitignore
 fi
-work=$(mktemp -d "${TMPDIR:-/tmp}/minidns-soak.XXXXXX")
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  if [ "${SOAK_KEEP:-0}" = 1 ]; then
-    log "soak: work directory kept: $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-echo "== minidns $what, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
-  "$(free -g | awk '/^Mem:/ {print $2}') GiB, kernel $(uname -r)"
-echo "versions: minidns $(git describe --always --dirty 2>/dev/null || echo '?')" \
-  "($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt")," \
-  "$build/), $("$nsd_bin" -v 2>&1 | head -1)"
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-
-# ------------------------------------------------------------------ NSD
-nsd_port=$("$bench_bin" --mode=free-port)
-"$bench_bin" --mode=zones --dir="$work" --nsd-port="$nsd_port" --zones=1000
-"$nsd_bin" -d -c "$work/nsd.conf" >"$work/nsd.out" 2>&1 &
-pids+=($!)
-nsd_dest="127.0.0.1:$nsd_port"
-if ! "$bench_bin" --mode=check --dest="$nsd_dest" --zones=1000 --wait=30; then
-  cat "$work/nsd.out" "$work/nsd.log" >&2 2>/dev/null || true
-  exit 1
-fi
-echo "NSD $nsd_dest serving 1000 zones (one server process)"
+mkdir -p "$out"
+make_workdir "${SOAK_KEEP:-0}"
+print_machine "minidns $what"
+start_nsd
 
 # As bench/run.sh: each poll asks its own query.
 daemon_args=()

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <unistd.h>
 
 namespace minidns::metrics {
 
@@ -93,6 +94,18 @@ uint64_t get(const std::atomic<uint64_t>& a) {
   return a.load(std::memory_order_relaxed);
 }
 
+/// The process's resident memory (/proc/self/statm); 0 when unreadable.
+uint64_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr)
+    return 0;
+  unsigned long long size = 0, resident = 0;
+  int n = std::fscanf(f, "%llu %llu", &size, &resident);
+  std::fclose(f);
+  long page = sysconf(_SC_PAGESIZE);
+  return n == 2 && page > 0 ? resident * static_cast<uint64_t>(page) : 0;
+}
+
 } // namespace
 
 std::string render(const registry& r) {
@@ -150,6 +163,11 @@ std::string render(const registry& r) {
   p.family("minidns_dns_send_errors_total", "counter",
            "DNS queries the kernel refused to send.");
   p.sample("", get(udp.send_errors));
+  p.family("minidns_dns_send_retries_total", "counter",
+           "DNS queries the kernel refused once and that were sent again at "
+           "once (a pending ICMP error about an earlier datagram, or a "
+           "firewall or queue that refuses now and then).");
+  p.sample("", get(udp.send_retries));
   p.family("minidns_dns_send_waits_total", "counter",
            "Times a full socket send buffer made queries wait.");
   p.sample("", get(udp.send_waits));
@@ -286,6 +304,19 @@ std::string render(const registry& r) {
   p.family("minidns_replies_held_delivered_total", "counter",
            "Held replies delivered when their pool manager came back.");
   p.sample("", get(zmq.held_delivered));
+
+  p.family("minidns_memory_trims_total", "counter",
+           "Times freed heap memory was handed back to the system "
+           "(malloc_trim) once most of the heap was free, e.g. after a "
+           "burst.");
+  p.sample("", get(zmq.memory_trims));
+  p.family("minidns_memory_trim_seconds_total", "counter",
+           "Time the ZeroMQ thread spent looking at the heap and trimming "
+           "it.");
+  p.sample("", static_cast<double>(get(zmq.memory_look_ns)) / 1e9, "");
+  p.family("process_resident_memory_bytes", "gauge",
+           "Resident memory of the minidns process.");
+  p.sample("", resident_bytes());
   return p.take();
 }
 

@@ -60,6 +60,7 @@ inline constexpr size_t invalid_reason_count = messages::invalid_field_count;
 /// request actors counting elsewhere do not slow its loop.
 struct alignas(64) udp_counters {
   std::atomic<uint64_t> send_errors{0};  ///< queries the kernel refused
+  std::atomic<uint64_t> send_retries{0}; ///< refused once, tried again
   std::atomic<uint64_t> send_waits{0};   ///< full send buffer: waited
   std::atomic<uint64_t> received{0};     ///< datagrams read
   std::atomic<uint64_t> unmatched{0};    ///< no attempt: socket, source, ID
@@ -88,6 +89,8 @@ struct alignas(64) zmq_counters {
   std::atomic<uint64_t> busy{0};            ///< casts answered busy: queue full
   std::atomic<uint64_t> cancels{0};         ///< cancel casts
   std::atomic<uint64_t> cancelled{0};       ///< casts a cancel ended
+  std::atomic<uint64_t> memory_trims{0};    ///< free heap handed back
+  std::atomic<uint64_t> memory_look_ns{0};  ///< time in looks and trims
   std::array<std::atomic<uint64_t>, 2> pool_polls{}; ///< SUCCESS, ERROR
   std::atomic<uint64_t> queued{0};        ///< gauge: casts read, not started
   std::atomic<uint64_t> refused{0};       ///< connections refused

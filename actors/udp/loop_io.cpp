@@ -126,7 +126,8 @@ void udp_io_loop::flush(uint32_t idx) {
           attempts_.kill(out[i].key);
           fail(*m.req, m.att->token, m.att->number, err);
         }
-      });
+      },
+      [&](size_t, int) { metrics::add(m_.udp.send_retries); });
   if (sent < out.size()) {
     metrics::add(m_.udp.send_waits);
     out.erase(out.begin(), out.begin() + static_cast<ptrdiff_t>(sent));

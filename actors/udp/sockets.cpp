@@ -162,7 +162,8 @@ int wait_events(int epoll_fd, epoll_event* events, int max, int64_t left_ns) {
 size_t send_datagrams(int fd, size_t n, const sendmmsg_fn& send,
                       const std::function<datagram_out(size_t)>& at,
                       const std::function<void(size_t)>& left,
-                      const std::function<void(size_t, int)>& refused) {
+                      const std::function<void(size_t, int)>& refused,
+                      const std::function<void(size_t, int)>& retried) {
   constexpr size_t batch = 64;
   mmsghdr msgs[batch];
   iovec iov[batch];
@@ -195,6 +196,8 @@ size_t send_datagrams(int fd, size_t n, const sendmmsg_fn& send,
       return off;
     if (!tried_again) {
       tried_again = true;
+      if (retried)
+        retried(off, err);
       continue;
     }
     tried_again = false;

@@ -89,10 +89,14 @@ using sendmmsg_fn = std::function<int(int fd, mmsghdr* msgs, unsigned n)>;
 /// error once may be a pending ICMP error about an earlier datagram that
 /// this call merely reported). Stops at a full send buffer (EAGAIN) and
 /// returns the index of the first datagram not sent; n when all went.
+/// `retried(i, errno)`, when set, hears of each first refusal that is
+/// tried again: a retry that goes through would otherwise hide a firewall
+/// or a queue that refuses now and then.
 size_t send_datagrams(int fd, size_t n, const sendmmsg_fn& send,
                       const std::function<datagram_out(size_t)>& at,
                       const std::function<void(size_t)>& left,
-                      const std::function<void(size_t, int)>& refused);
+                      const std::function<void(size_t, int)>& refused,
+                      const std::function<void(size_t, int)>& retried = {});
 
 /// epoll_wait until `left_ns` nanoseconds have passed (-1: for ever; 0: do
 /// not wait), to the nanosecond with epoll_pwait2 (Linux 5.11), else

@@ -2,6 +2,10 @@
 
 #include "actors/zmq/loop_impl.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace minidns {
 
 void zmq_bridge_loop::run() {
@@ -24,10 +28,11 @@ void zmq_bridge_loop::run() {
         {zap ? zap->handle() : nullptr, 0,
          static_cast<short>(zap ? ZMQ_POLLIN : 0), 0},
     };
+    int events = 0;
     try {
-      zmq::poll(items, zap ? 4 : 3,
-                drain_began ? std::chrono::milliseconds(0)
-                            : poll_timeout(timers_late));
+      events = zmq::poll(items, zap ? 4 : 3,
+                         drain_began ? std::chrono::milliseconds(0)
+                                     : poll_timeout(timers_late));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR)
         continue;
@@ -49,6 +54,10 @@ void zmq_bridge_loop::run() {
     read_casts(now);
     start_ready();
     publish();
+    if (events > 0)
+      trim_.worked(now);
+    if (trim_.due(now))
+      look_at_heap(now);
     if (drain_.refusing() && !drain_logged_) {
       drain_logged_ = true;
       spdlog::info("draining: {} request(s) in flight", live_.size());
@@ -63,6 +72,29 @@ void zmq_bridge_loop::run() {
   sock_.close(); // linger applies: queued replies still go out
   if (!abort_.load() && bridge_)
     caf::anon_send(bridge_, stopped_atom::value);
+}
+
+void zmq_bridge_loop::look_at_heap(clock::time_point now) {
+#if defined(__GLIBC__)
+  // mallinfo2 and malloc_trim walk glibc's arenas; under a sanitizer or
+  // another allocator they see (and trim) nothing.
+  auto t0 = clock::now();
+  struct mallinfo2 mi = mallinfo2();
+  heap_figures h{mi.uordblks + mi.hblkhd, mi.fordblks};
+  if (trim_.look(now, h)) {
+    malloc_trim(0);
+    metrics::add(m_.zmq.memory_trims);
+    spdlog::debug("returned free heap memory to the system ({} MiB free, "
+                  "{} MiB in use)",
+                  h.free >> 20, h.in_use >> 20);
+  }
+  m_.zmq.memory_look_ns.fetch_add(
+      static_cast<uint64_t>(
+          std::chrono::nanoseconds(clock::now() - t0).count()),
+      std::memory_order_relaxed);
+#else
+  trim_.look(now, {});
+#endif
 }
 
 std::shared_ptr<zmq_bridge_loop>

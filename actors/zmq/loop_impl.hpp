@@ -10,6 +10,7 @@
 #include "actors/zmq/drain.hpp"
 #include "actors/zmq/intake_queues.hpp"
 #include "actors/zmq/loop.hpp"
+#include "actors/zmq/memory_trim.hpp"
 #include "actors/zmq/notify_coalescer.hpp"
 #include "actors/zmq/pool_tally.hpp"
 #include "actors/zmq/reply_router.hpp"
@@ -245,6 +246,9 @@ private:
       t = d;
     if (timers_late && (!t || *t > milliseconds(1)))
       t = milliseconds(1);
+    auto m = trim_.next_wakeup(clock::now());
+    if (m && (!t || *m < *t))
+      t = m;
     return t.value_or(milliseconds(-1));
   }
 
@@ -295,6 +299,10 @@ private:
                     n, held);
     publish();
   }
+
+  /// Looks at the heap and hands its free memory back to the system when
+  /// much of it is free (memory_trim): after a burst, RSS comes down.
+  void look_at_heap(clock::time_point now);
 
   /// Makes the thread's figures readable from other threads.
   void publish() {
@@ -406,6 +414,7 @@ private:
   drain_machine drain_;
   bool paused_ = false; ///< intake held back for late timers
   bool drain_logged_ = false;
+  memory_trim trim_; ///< when to return freed memory
   uint64_t next_token_ = 1;
   std::unordered_map<uint64_t, live_request> live_; ///< by token
   intake_queues<messages::cast> intake_; ///< read, not started: per peer

@@ -203,6 +203,7 @@ TEST_F(UdpIo, RefusedSendEndsTheAttemptAndTheEngineGoesOn) {
   EXPECT_EQ(failure.first, 1u);
   EXPECT_EQ(failure.second, EPERM);
   EXPECT_EQ(get(counts.udp.send_errors), 1u);
+  EXPECT_EQ(get(counts.udp.send_retries), 1u);
   // The next attempt goes out.
   query(2, server.port);
   EXPECT_GT(server.receive(), 12);
@@ -226,6 +227,7 @@ TEST_F(UdpIo, AnErrorOnceIsTriedAgain) {
   EXPECT_GT(server.receive(), 12);
   EXPECT_EQ(script->calls.load(), 2);
   EXPECT_EQ(get(counts.udp.send_errors), 0u);
+  EXPECT_EQ(get(counts.udp.send_retries), 1u) << "seen, though it went";
 }
 
 TEST_F(UdpIo, FullSendBufferWaitsForRoom) {
@@ -235,6 +237,7 @@ TEST_F(UdpIo, FullSendBufferWaitsForRoom) {
   EXPECT_GT(server.receive(), 12);
   EXPECT_EQ(get(counts.udp.send_waits), 1u);
   EXPECT_EQ(get(counts.udp.send_errors), 0u);
+  EXPECT_EQ(get(counts.udp.send_retries), 0u) << "a full buffer is no error";
 }
 
 TEST_F(UdpIo, IcmpPortUnreachableEndsTheAttempt) {

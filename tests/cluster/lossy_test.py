@@ -119,6 +119,7 @@ def metric_deltas(before: dict, after: dict) -> dict[str, float]:
         "notify_timeouts":
             'minidns_dns_attempts_timed_out_total{kind="notify"}',
         "send_errors": "minidns_dns_send_errors_total",
+        "send_retries": "minidns_dns_send_retries_total",
         "send_waits": "minidns_dns_send_waits_total",
         "unmatched": 'minidns_dns_replies_dropped_total{reason="unmatched"}',
         "tcp_queries": "minidns_dns_tcp_queries_total",
@@ -621,8 +622,9 @@ def table(a: dict, b: dict) -> str:
         ("attempts per poll", lambda r: f"{attempts(r) / r['polls']:.3f}"),
         ("SOA attempts timed out",
          lambda r: f"{r['metrics']['soa_timeouts']:.0f}"),
-        ("send errors / send waits",
+        ("send errors / retries / waits",
          lambda r: f"{r['metrics']['send_errors']:.0f} / "
+                   f"{r['metrics']['send_retries']:.0f} / "
                    f"{r['metrics']['send_waits']:.0f}"),
         ("replies dropped as unmatched",
          lambda r: f"{r['metrics']['unmatched']:.0f}"),

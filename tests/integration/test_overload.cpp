@@ -4,6 +4,7 @@
 // status, or `busy` at once past the queue's cap), nothing crashes, and a
 // poll after the overload is answered as fast as before it. The 60-second
 // curve (casts in, statuses out, RSS, in flight) is bench/'s overload run.
+// A burst's freed memory goes back to the system once the burst is over.
 // How these tests work (barriers, no sleeps): fixture.hpp.
 
 #include "fixture.hpp"
@@ -123,6 +124,51 @@ TEST_F(Overload, ThreeTimesTheSustainableRateLosesNothingAndRecovers) {
             << " s: " << success << " SUCCESS, " << busy
             << " busy; peak in flight " << peak_in_flight << ", RSS "
             << (rss0 >> 20) << " -> " << (peak_rss >> 20) << " MiB\n";
+}
+
+TEST_F(Overload, MemoryABurstFreedGoesBackToTheSystem) {
+  // glibc keeps what a burst freed; without minidns's trim, RSS would stay
+  // at the burst's peak for good (the soak's ratchet, bench/RESULTS.md).
+  if (asan)
+    GTEST_SKIP() << "ASan's allocator is not glibc's: nothing to trim";
+  constexpr uint64_t burst = 60000;
+  start({"--minidns.max-in-flight=" + std::to_string(burst),
+         "--minidns.max-queued-per-pool-manager=" + std::to_string(burst),
+         "--minidns.max-outstanding-per-destination=0"});
+  responder r;
+  zone_script silent;
+  silent.silent = true;
+  r.default_script(silent);
+  const uint64_t rss0 = rss_bytes(mdns->pid());
+  for (uint64_t i = 0; i < burst; ++i)
+    pm->send(poll_cast("z" + std::to_string(i) + ".test.", 1, r.destination(),
+                       0.3, 0, 0, mp_uint(i)));
+  uint64_t received = 0, peak_rss = 0;
+  while (received < burst) {
+    auto raw = pm->receive_raw(5000ms);
+    if (!raw)
+      break;
+    auto rep = decode_or_throw(*raw);
+    EXPECT_EQ(rep.detail, "timeout");
+    if (++received % 5000 == 0)
+      peak_rss = std::max(peak_rss, rss_bytes(mdns->pid()));
+  }
+  ASSERT_EQ(received, burst);
+  ASSERT_GT(peak_rss, rss0 + (uint64_t{64} << 20))
+      << "the burst was too small to show the trim";
+  // Within a few seconds of the last status, most of it is returned.
+  const double bound = static_cast<double>(rss0 + (peak_rss - rss0) / 3);
+  EXPECT_TRUE(wait_for_metric(
+      "process_resident_memory_bytes at most " + std::to_string(bound),
+      [bound](const std::string& page) {
+        auto v = metric_value(page, "process_resident_memory_bytes");
+        return v > 0 && v <= bound ? 1.0 : 0.0;
+      },
+      1, 5000ms));
+  EXPECT_GE(metric("minidns_memory_trims_total"), 1);
+  std::cout << "[ trim ] RSS " << (rss0 >> 20) << " -> " << (peak_rss >> 20)
+            << " MiB at the burst's peak -> " << (rss_bytes(mdns->pid()) >> 20)
+            << " MiB after\n";
 }
 
 } // namespace

@@ -1,0 +1,93 @@
+/// When freed heap memory goes back to the system, on a fake clock: a look
+/// at most once per interval and only after work, a trim only when much
+/// of the heap is free.
+
+#include "actors/zmq/memory_trim.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace minidns;
+using namespace std::chrono_literals;
+
+namespace {
+
+using tp = std::chrono::steady_clock::time_point;
+const tp t0{std::chrono::seconds(1000)};
+constexpr uint64_t MiB = uint64_t{1} << 20;
+
+TEST(MemoryTrim, AnIdleLoopNeverWakesForIt) {
+  memory_trim m;
+  EXPECT_FALSE(m.due(t0));
+  EXPECT_FALSE(m.next_wakeup(t0));
+  EXPECT_FALSE(m.due(t0 + 1h));
+}
+
+TEST(MemoryTrim, LooksOneIntervalAfterWorkBegins) {
+  memory_trim m;
+  m.worked(t0);
+  EXPECT_FALSE(m.due(t0));
+  EXPECT_EQ(m.next_wakeup(t0), 1000ms);
+  m.worked(t0 + 400ms);
+  EXPECT_EQ(m.next_wakeup(t0 + 400ms), 600ms) << "more work: same look";
+  EXPECT_FALSE(m.due(t0 + 999ms));
+  EXPECT_TRUE(m.due(t0 + 1s));
+  EXPECT_EQ(m.next_wakeup(t0 + 1500ms), 0ms) << "overdue: look now";
+}
+
+TEST(MemoryTrim, LooksOncePerIntervalUnderSteadyWork) {
+  memory_trim m;
+  int looks = 0;
+  for (auto t = t0; t < t0 + 10s; t += 10ms) {
+    m.worked(t);
+    if (m.due(t)) {
+      ++looks;
+      EXPECT_FALSE(m.look(t, {100 * MiB, 10 * MiB}));
+    }
+  }
+  EXPECT_EQ(looks, 9);
+}
+
+TEST(MemoryTrim, NoWorkSinceTheLastLookNoLook) {
+  memory_trim m;
+  m.worked(t0);
+  ASSERT_TRUE(m.due(t0 + 1s));
+  m.look(t0 + 1s, {});
+  EXPECT_FALSE(m.due(t0 + 5s));
+  EXPECT_FALSE(m.next_wakeup(t0 + 5s));
+}
+
+TEST(MemoryTrim, WorkSoonAfterALookWaitsForTheInterval) {
+  memory_trim m;
+  m.worked(t0);
+  m.look(t0 + 1s, {});
+  m.worked(t0 + 1200ms);
+  EXPECT_EQ(m.next_wakeup(t0 + 1200ms), 800ms);
+  EXPECT_TRUE(m.due(t0 + 2s));
+}
+
+TEST(MemoryTrim, WorkLongAfterALookStartsAFreshInterval) {
+  memory_trim m;
+  m.worked(t0);
+  m.look(t0 + 1s, {});
+  m.worked(t0 + 60s);
+  EXPECT_FALSE(m.due(t0 + 60s)) << "nothing freed yet at the first work";
+  EXPECT_TRUE(m.due(t0 + 61s));
+}
+
+TEST(MemoryTrim, TrimsOnlyWhenMuchOfTheHeapIsFree) {
+  memory_trim m;
+  EXPECT_TRUE(m.look(t0, {20 * MiB, 200 * MiB})) << "after a burst";
+  EXPECT_TRUE(m.look(t0, {40 * MiB, 40 * MiB})) << "half free";
+  EXPECT_FALSE(m.look(t0, {100 * MiB, 60 * MiB}))
+      << "a steady load reuses what it frees";
+  EXPECT_FALSE(m.look(t0, {1 * MiB, 20 * MiB})) << "too little to matter";
+}
+
+TEST(MemoryTrim, ThresholdsAreOptions) {
+  memory_trim m({100ms, 1 * MiB});
+  m.worked(t0);
+  EXPECT_TRUE(m.due(t0 + 100ms));
+  EXPECT_TRUE(m.look(t0 + 100ms, {1 * MiB, 2 * MiB}));
+}
+
+} // namespace
