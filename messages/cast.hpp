@@ -63,8 +63,9 @@ struct pool_spec {
   uint8_t threshold = 100;
 };
 
-/// A validated cast, ready to become a request.
-struct cast {
+/// What a cast says, but for its pool (cast::pool): copyable, so that the
+/// requests of a pool poll take every field (cast::for_destination).
+struct cast_fields {
   method kind = method::notify_zone_changed; ///< what it asks for
   /// Polls: what ends them (`expect`, or get_serial_number).
   net::poll_goal goal = net::poll_goal::serial;
@@ -100,9 +101,26 @@ struct cast {
   /// The raw msgpack bytes of "request_id", empty when absent (for error
   /// replies to notifies, e.g. while draining, and for cancel).
   std::string request_id;
+};
+
+/// A validated cast, ready to become a request.
+struct cast : cast_fields {
   /// Polls with `destinations`: the list and threshold (`destination` is
   /// then unset); null for a cast with one destination.
   std::unique_ptr<pool_spec> pool;
+
+  /// The request of one destination `to` of this pool poll: the same
+  /// question and budget; its end goes to the pool's tally, so it has no
+  /// reply, request id or pool of its own.
+  cast for_destination(const net::endpoint& to) const {
+    cast one;
+    static_cast<cast_fields&>(one) = *this;
+    one.destination = to;
+    one.wants_status = false;
+    one.reply_prefix.clear();
+    one.request_id.clear();
+    return one;
+  }
 };
 
 /// The result of decoding one frame.

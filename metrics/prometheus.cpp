@@ -94,7 +94,8 @@ uint64_t get(const std::atomic<uint64_t>& a) {
   return a.load(std::memory_order_relaxed);
 }
 
-/// The process's resident memory (/proc/self/statm); 0 when unreadable.
+} // namespace
+
 uint64_t resident_bytes() {
   std::FILE* f = std::fopen("/proc/self/statm", "r");
   if (f == nullptr)
@@ -105,8 +106,6 @@ uint64_t resident_bytes() {
   long page = sysconf(_SC_PAGESIZE);
   return n == 2 && page > 0 ? resident * static_cast<uint64_t>(page) : 0;
 }
-
-} // namespace
 
 std::string render(const registry& r) {
   auto& udp = r.udp;

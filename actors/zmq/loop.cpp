@@ -1,6 +1,7 @@
 /// The ZeroMQ thread's loop and its drain: see loop_impl.hpp.
 
 #include "actors/zmq/loop_impl.hpp"
+#include "metrics/prometheus.hpp"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -79,14 +80,20 @@ void zmq_bridge_loop::look_at_heap(clock::time_point now) {
   // mallinfo2 and malloc_trim walk glibc's arenas; under a sanitizer or
   // another allocator they see (and trim) nothing.
   auto t0 = clock::now();
-  struct mallinfo2 mi = mallinfo2();
-  heap_figures h{mi.uordblks + mi.hblkhd, mi.fordblks};
-  if (trim_.look(now, h)) {
+  auto figures = [] {
+    struct mallinfo2 mi = mallinfo2();
+    return heap_figures{mi.uordblks + mi.hblkhd, metrics::resident_bytes()};
+  };
+  auto before = figures();
+  if (trim_.look(now, before)) {
     malloc_trim(0);
+    auto after = figures();
+    trim_.trimmed(after);
     metrics::add(m_.zmq.memory_trims);
-    spdlog::debug("returned free heap memory to the system ({} MiB free, "
-                  "{} MiB in use)",
-                  h.free >> 20, h.in_use >> 20);
+    spdlog::debug("returned memory to the system: resident {} -> {} MiB, "
+                  "{} MiB in use",
+                  before.resident >> 20, after.resident >> 20,
+                  before.in_use >> 20);
   }
   m_.zmq.memory_look_ns.fetch_add(
       static_cast<uint64_t>(

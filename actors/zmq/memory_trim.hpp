@@ -2,20 +2,26 @@
 /// When to hand freed heap memory back to the system. glibc keeps what a
 /// burst freed (requests, casts queued in ZeroMQ) in its arenas, so RSS
 /// stays at the burst's peak for good; malloc_trim returns it. Pure: the
-/// ZeroMQ loop says when it worked and what the heap looks like; this says
+/// ZeroMQ loop says when it worked and what memory looks like; this says
 /// when to look (at most once per interval, and only after work) and
-/// whether trimming is worth it (much of the heap is free).
+/// whether trimming is worth it: much more is resident than in use, and
+/// more than was left after the last trim (memory a trim cannot return,
+/// such as code, stacks and fragments, must not make every look trim).
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 
 namespace minidns {
 
-/// The heap as malloc reports it (mallinfo2).
+/// Memory as the process sees it.
 struct heap_figures {
-  uint64_t in_use = 0; ///< bytes allocated
-  uint64_t free = 0;   ///< bytes freed and kept by malloc
+  uint64_t in_use = 0;   ///< bytes allocated (mallinfo2)
+  uint64_t resident = 0; ///< resident bytes of the process (RSS)
+
+  /// Resident but not in use: what a trim might return.
+  uint64_t idle() const { return resident > in_use ? resident - in_use : 0; }
 };
 
 /// Decides when to look at the heap and when to trim it.
@@ -26,8 +32,8 @@ public:
   struct options {
     /// Least time between two looks at the heap.
     std::chrono::milliseconds interval{1000};
-    /// Least free memory worth returning.
-    uint64_t min_free = uint64_t{32} << 20;
+    /// Least memory worth returning.
+    uint64_t min_gain = uint64_t{16} << 20;
   };
 
   memory_trim() = default;
@@ -58,18 +64,25 @@ public:
     return std::chrono::ceil<std::chrono::milliseconds>(at - now);
   }
 
-  /// Looked at the heap at `now`: whether to trim it. Trims when at least
-  /// min_free is free and no less than is in use, so a steady load (whose
-  /// freed memory is soon used again) is left alone.
+  /// Looked at memory at `now`: whether to trim. Trims when resident
+  /// memory not in use exceeds what the last trim left by min_gain, and is
+  /// no less than what is in use: a steady load, which soon reuses what it
+  /// frees, is left alone.
   bool look(clock::time_point now, heap_figures h) {
     last_look_ = now;
     pending_ = false;
-    return h.free >= opts_.min_free && h.free >= h.in_use;
+    floor_ = std::min(floor_, h.idle()); // reused since: a lower floor
+    return h.idle() >= floor_ + opts_.min_gain && h.idle() >= h.in_use;
   }
+
+  /// Trimmed: `after` is memory right after it. What stays idle then is
+  /// the floor the next trim must beat.
+  void trimmed(heap_figures after) { floor_ = after.idle(); }
 
 private:
   options opts_;
   bool pending_ = false; ///< work done since the last look
+  uint64_t floor_ = 0;   ///< idle memory left by the last trim
   clock::time_point last_look_{};
 };
 

@@ -56,18 +56,7 @@ void zmq_bridge_loop::start_pool(uint64_t token, messages::cast c,
   for (uint32_t i = 0; i < n; ++i) {
     // Each destination is a request of its own, with the cast's budget;
     // its end comes back here (pool_request_ended), not as a reply.
-    messages::cast one;
-    one.kind = c.kind;
-    one.goal = c.goal;
-    one.zone_wire = c.zone_wire;
-    one.serial = c.serial;
-    one.destination = spec->destinations[i];
-    one.timeout = c.timeout;
-    one.retry_interval = c.retry_interval;
-    one.max_retries = c.max_retries;
-    one.delay = c.delay;
-    one.transport = c.transport;
-    one.tsig = c.tsig;
+    auto one = c.for_destination(spec->destinations[i]);
     apply_defaults(one);
     auto t = next_token_++;
     pool_of_.emplace(t, std::make_pair(token, i));

@@ -28,8 +28,10 @@ import sys
 import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from netns import Segment, drain, read_until  # noqa: E402
+
 PY = sys.executable
-TAG = f"md{os.getpid() % 100000}"  # keeps names unique and short
 SUBNET = "10.77.0"
 HOSTS = {  # name: last octet
     "pm": 2,
@@ -39,125 +41,54 @@ HOSTS = {  # name: last octet
     "dns1": 21,
     "dns2": 22,
 }
+SEG = Segment("md", SUBNET, HOSTS)
 POLLS = 300
 SKIP = 77
-
-
-def ns(name: str) -> str:
-    return f"{TAG}-{name}"
-
-
-def ip(*args: str, netns: str | None = None, check: bool = True):
-    cmd = ["ip"] + (["netns", "exec", netns, "ip"] if netns else []) + list(
-        args)
-    return subprocess.run(cmd, check=check, capture_output=True, text=True)
-
-
-def build() -> None:
-    ip("netns", "add", ns("sw"))
-    ip("link", "add", "br0", "type", "bridge", netns=ns("sw"))
-    ip("link", "set", "br0", "up", netns=ns("sw"))
-    for host, octet in HOSTS.items():
-        ip("netns", "add", ns(host))
-        outer = f"{TAG}{octet}"  # the switch-side end
-        ip("link", "add", outer, "type", "veth", "peer", "name", "eth0",
-           "netns", ns(host))
-        ip("link", "set", outer, "netns", ns("sw"))
-        ip("link", "set", outer, "master", "br0", netns=ns("sw"))
-        ip("link", "set", outer, "up", netns=ns("sw"))
-        ip("addr", "add", f"{SUBNET}.{octet}/24", "dev", "eth0",
-           netns=ns(host))
-        ip("link", "set", "eth0", "up", netns=ns(host))
-        ip("link", "set", "lo", "up", netns=ns(host))
-
-
-def teardown() -> None:
-    for name in list(HOSTS) + ["sw"]:
-        ip("netns", "del", ns(name), check=False)
+ARRIVED = threading.Condition()  # notified for every line drained
 
 
 def cut_off(host: str) -> None:
     """Unplugs a host from the switch: its connections go silent."""
-    ip("link", "set", f"{TAG}{HOSTS[host]}", "down", netns=ns("sw"))
-
-
-def spawn(host: str, args: list[str], **kw) -> subprocess.Popen:
-    return subprocess.Popen(["ip", "netns", "exec", ns(host)] + args,
-                            text=True, **kw)
-
-
-def read_until(proc: subprocess.Popen, stream, needle: str,
-               lines: list[str]) -> str:
-    """Reads `stream` line by line (kept in `lines`) until one contains
-    `needle`; raises when the stream ends first."""
-    for line in stream:
-        lines.append(line.rstrip("\n"))
-        if needle in line:
-            return line
-    raise RuntimeError(f"no '{needle}' before the end:\n" + "\n".join(lines))
-
-
-ARRIVED = threading.Condition()  # notified for every line drained
-
-
-def drain(stream, lines: list[str]) -> threading.Thread:
-    def run():
-        for line in stream:
-            with ARRIVED:
-                lines.append(line.rstrip("\n"))
-                ARRIVED.notify_all()
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
+    SEG.ip("link", "set", SEG.port(host), "down", netns=SEG.ns("sw"))
 
 
 def main() -> int:
     minidns = os.path.abspath(sys.argv[1])
-    if os.geteuid() != 0:
-        print("SKIP: network namespaces need root")
+    why = SEG.cannot()
+    if why is not None:
+        print(f"SKIP: {why}")
         return SKIP
-    probe = ip("netns", "add", ns("probe"), check=False)
-    if probe.returncode != 0:
-        print(f"SKIP: cannot create network namespaces: "
-              f"{probe.stderr.strip()}")
-        return SKIP
-    ip("netns", "del", ns("probe"), check=False)
 
-    procs: list[subprocess.Popen] = []
     logs: dict[str, list[str]] = {}
     try:
-        build()
+        SEG.build()
         # Two DNS servers whose answers take 2 s: polls are in flight when
         # an instance is cut off.
         dns_queries: dict[str, list[str]] = {}
         for name in ("dns1", "dns2"):
-            p = spawn(name, [PY, os.path.join(HERE, "dns_server.py"),
+            p = SEG.spawn(name, [PY, os.path.join(HERE, "dns_server.py"),
                              f"{SUBNET}.{HOSTS[name]}", "53", "1", "2"],
                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            procs.append(p)
             dns_queries[name] = []
-            read_until(p, p.stdout, "ready", dns_queries[name])
-            drain(p.stdout, dns_queries[name])
+            read_until(p.stdout, "ready", dns_queries[name])
+            drain(p.stdout, dns_queries[name], ARRIVED)
         endpoints = []
         for name in ("m1", "m2", "m3"):
             addr = f"{SUBNET}.{HOSTS[name]}"
-            p = spawn(name, [minidns, f"--minidns.endpoint=tcp://{addr}:5358",
+            p = SEG.spawn(name, [minidns, f"--minidns.endpoint=tcp://{addr}:5358",
                              "--minidns.drain-timeout=1s",
                              f"--minidns.allow-destinations=[\"{SUBNET}.0/24\"]"],
                       stderr=subprocess.PIPE)
-            procs.append(p)
             logs[name] = []
-            read_until(p, p.stderr, "minidns ready", logs[name])
+            read_until(p.stderr, "minidns ready", logs[name])
             drain(p.stderr, logs[name])
             endpoints.append(f"tcp://{addr}:5358")
         dns = [f"{SUBNET}.{HOSTS['dns1']}", f"{SUBNET}.{HOSTS['dns2']}"]
-        pm = spawn("pm", [PY, os.path.join(HERE, "pool_manager.py"),
+        pm = SEG.spawn("pm", [PY, os.path.join(HERE, "pool_manager.py"),
                           str(POLLS)] + dns + endpoints,
                    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        procs.append(pm)
         pm_lines: list[str] = []
-        read_until(pm, pm.stdout, "sent", pm_lines)
+        read_until(pm.stdout, "sent", pm_lines)
         # Every poll has reached its DNS server: cut m3 off mid-run.
         total = POLLS + 20 + 2  # the 20 NOTIFYs, and the two "ready" lines
         with ARRIVED:
@@ -168,14 +99,11 @@ def main() -> int:
         cut_off("m3")
         pm.stdin.write("cut\n")
         pm.stdin.flush()
-        result = json.loads(read_until(pm, pm.stdout, "{", pm_lines))
+        result = json.loads(read_until(pm.stdout, "{", pm_lines))
         pm.wait(30)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait(10)
-        teardown()
+        SEG.stop_all()
+        SEG.teardown()
 
     failures = []
 

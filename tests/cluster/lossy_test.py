@@ -58,14 +58,16 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from netns import Segment, drain, read_until, stop  # noqa: E402
+
 PY = sys.executable
-TAG = f"ly{os.getpid() % 100000}"  # keeps names unique and short
 SUBNET = "10.79.0"
 HOSTS = {"mh": 2, "dns": 3}  # name: last octet
+SEG = Segment("ly", SUBNET, HOSTS)
 MH_IP = f"{SUBNET}.{HOSTS['mh']}"
 DNS_IP = f"{SUBNET}.{HOSTS['dns']}"
 SKIP = 77
@@ -284,42 +286,8 @@ def client(mode: str, arg: str) -> int:
 # The driver.
 
 
-def ns(name: str) -> str:
-    return f"{TAG}-{name}"
-
-
-def ip(*args: str, netns: str | None = None, check: bool = True):
-    cmd = ["ip"] + (["netns", "exec", netns, "ip"] if netns else []) + list(
-        args)
-    return subprocess.run(cmd, check=check, capture_output=True, text=True)
-
-
-def run_in(host: str, args: list[str], check: bool = True, **kw):
-    return subprocess.run(["ip", "netns", "exec", ns(host)] + args,
-                          check=check, capture_output=True, text=True, **kw)
-
-
-def build() -> None:
-    ip("netns", "add", ns("sw"))
-    ip("link", "add", "br0", "type", "bridge", netns=ns("sw"))
-    ip("link", "set", "br0", "up", netns=ns("sw"))
-    for host, octet in HOSTS.items():
-        ip("netns", "add", ns(host))
-        outer = f"{TAG}{octet}"  # the switch-side end
-        ip("link", "add", outer, "type", "veth", "peer", "name", "eth0",
-           "netns", ns(host))
-        ip("link", "set", outer, "netns", ns("sw"))
-        ip("link", "set", outer, "master", "br0", netns=ns("sw"))
-        ip("link", "set", outer, "up", netns=ns("sw"))
-        ip("addr", "add", f"{SUBNET}.{octet}/24", "dev", "eth0",
-           netns=ns(host))
-        ip("link", "set", "eth0", "up", netns=ns(host))
-        ip("link", "set", "lo", "up", netns=ns(host))
-
-
-def teardown() -> None:
-    for name in list(HOSTS) + ["sw"]:
-        ip("netns", "del", ns(name), check=False)
+run_in = SEG.run_in
+spawn = SEG.spawn
 
 
 def loss_rules(peer: str) -> str:
@@ -445,50 +413,6 @@ def wait_serial(port: int, name: str, want: int, secs: float) -> bool:
             return True
         time.sleep(0.2)
     return False
-
-
-PROCS: list[subprocess.Popen] = []
-
-
-def spawn(host: str, args: list[str], **kw) -> subprocess.Popen:
-    # A session of its own: NSD forks, and the whole group is stopped.
-    p = subprocess.Popen(["ip", "netns", "exec", ns(host)] + args, text=True,
-                         start_new_session=True, **kw)
-    PROCS.append(p)
-    return p
-
-
-def stop(p: subprocess.Popen, sig=signal.SIGTERM) -> None:
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
-    try:  # NSD's children, or anything else left in the group
-        os.killpg(p.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    p.wait(10)
-
-
-def read_until(stream, needle: str, lines: list[str]) -> str:
-    for line in stream:
-        lines.append(line.rstrip("\n"))
-        if needle in line:
-            return line
-    raise RuntimeError(f"no '{needle}' before the end:\n" + "\n".join(lines))
-
-
-def drain(stream, lines: list[str]) -> None:
-    def run():
-        for line in stream:
-            lines.append(line.rstrip("\n"))
-
-    threading.Thread(target=run, daemon=True).start()
 
 
 def start_relay(impaired: bool) -> subprocess.Popen:
@@ -689,9 +613,6 @@ def main() -> int:
     if len(sys.argv) == 4 and sys.argv[1] == "client":
         return client(sys.argv[2], sys.argv[3])
     minidns = os.path.abspath(sys.argv[1])
-    if os.geteuid() != 0:
-        print("SKIP: network namespaces need root")
-        return SKIP
     nsd, nft_path = find("nsd"), find("nft")
     if not nsd:
         print("SKIP: nsd is not installed")
@@ -706,12 +627,10 @@ def main() -> int:
     except ImportError as e:
         print(f"SKIP: {PY} lacks zmq or msgpack: {e}")
         return SKIP
-    probe = ip("netns", "add", ns("probe"), check=False)
-    if probe.returncode != 0:
-        print(f"SKIP: cannot create network namespaces: "
-              f"{probe.stderr.strip()}")
+    why = SEG.cannot()
+    if why is not None:
+        print(f"SKIP: {why}")
         return SKIP
-    ip("netns", "del", ns("probe"), check=False)
 
     def interrupted(signum, frame):  # clean up on SIGTERM as on Ctrl-C
         raise KeyboardInterrupt(signal.Signals(signum).name)
@@ -723,7 +642,7 @@ def main() -> int:
     log: list[str] = []
     results = {}
     try:
-        build()
+        SEG.build()
         why = loss_on()
         if why is not None:
             print(f"SKIP: nftables does not work in a network namespace: "
@@ -746,9 +665,8 @@ def main() -> int:
             raise RuntimeError(f"nft: {why}")
         results["B"] = one_run(minidns, True, prim, log, failures)
     finally:
-        for p in reversed(PROCS):
-            stop(p)
-        teardown()
+        SEG.stop_all()
+        SEG.teardown()
         if failures:
             for d in ("primary", "secondary"):
                 path = os.path.join(tmp, d, "nsd.log")

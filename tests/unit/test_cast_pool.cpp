@@ -61,6 +61,35 @@ TEST(CastPool, DestinationsAndThreshold) {
   EXPECT_FALSE(r.ok->pool);
 }
 
+TEST(CastPool, EachDestinationsRequestAsksTheSameWithTheSameBudget) {
+  auto f = pool_fields({"192.0.2.1", "192.0.2.2:5353"});
+  f.set("expect", mp_str("absent"));
+  f.set("delay", mp(1.5));
+  f.set("transport", mp_str("tcp"));
+  f.set("max_retries", mp(7));
+  f.set("request_id", mp(42));
+  auto r = decode(f.encode());
+  ASSERT_TRUE(r.ok) << r.error;
+  const auto& c = *r.ok;
+  auto one = c.for_destination(c.pool->destinations[1]);
+  EXPECT_EQ(one.destination.to_string(), "192.0.2.2:5353");
+  EXPECT_EQ(one.kind, c.kind);
+  EXPECT_EQ(one.goal, net::poll_goal::absent);
+  EXPECT_EQ(one.zone_wire, c.zone_wire);
+  EXPECT_EQ(one.serial, c.serial);
+  EXPECT_EQ(one.timeout, c.timeout);
+  EXPECT_EQ(one.retry_interval, c.retry_interval);
+  EXPECT_EQ(one.max_retries, 7u);
+  EXPECT_EQ(one.delay, std::chrono::microseconds(1'500'000));
+  EXPECT_EQ(one.transport, net::transport::tcp);
+  // Its end goes to the pool's tally: no reply or request id of its own.
+  EXPECT_FALSE(one.wants_status);
+  EXPECT_TRUE(one.reply_prefix.empty());
+  EXPECT_TRUE(one.request_id.empty());
+  EXPECT_FALSE(one.pool);
+  EXPECT_FALSE(c.request_id.empty()) << "the pool poll keeps its own";
+}
+
 TEST(CastPool, AThousandDestinationsAndNoMore) {
   std::vector<std::string> dests;
   for (int i = 0; i < 1000; ++i)

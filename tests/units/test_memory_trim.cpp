@@ -1,6 +1,6 @@
 /// When freed heap memory goes back to the system, on a fake clock: a look
 /// at most once per interval and only after work, a trim only when much
-/// of the heap is free.
+/// more is resident than in use.
 
 #include "actors/zmq/memory_trim.hpp"
 
@@ -41,7 +41,7 @@ TEST(MemoryTrim, LooksOncePerIntervalUnderSteadyWork) {
     m.worked(t);
     if (m.due(t)) {
       ++looks;
-      EXPECT_FALSE(m.look(t, {100 * MiB, 10 * MiB}));
+      EXPECT_FALSE(m.look(t, {100 * MiB, 110 * MiB}));
     }
   }
   EXPECT_EQ(looks, 9);
@@ -74,20 +74,38 @@ TEST(MemoryTrim, WorkLongAfterALookStartsAFreshInterval) {
   EXPECT_TRUE(m.due(t0 + 61s));
 }
 
-TEST(MemoryTrim, TrimsOnlyWhenMuchOfTheHeapIsFree) {
+TEST(MemoryTrim, TrimsWhenMuchMoreIsResidentThanInUse) {
   memory_trim m;
-  EXPECT_TRUE(m.look(t0, {20 * MiB, 200 * MiB})) << "after a burst";
-  EXPECT_TRUE(m.look(t0, {40 * MiB, 40 * MiB})) << "half free";
-  EXPECT_FALSE(m.look(t0, {100 * MiB, 60 * MiB}))
+  EXPECT_TRUE(m.look(t0, {20 * MiB, 220 * MiB})) << "after a burst";
+  EXPECT_TRUE(m.look(t0, {40 * MiB, 80 * MiB})) << "half idle";
+  EXPECT_FALSE(m.look(t0, {100 * MiB, 160 * MiB}))
       << "a steady load reuses what it frees";
-  EXPECT_FALSE(m.look(t0, {1 * MiB, 20 * MiB})) << "too little to matter";
+  EXPECT_FALSE(m.look(t0, {1 * MiB, 12 * MiB})) << "too little to matter";
+}
+
+TEST(MemoryTrim, WhatATrimCannotReturnDoesNotMakeEveryLookTrim) {
+  memory_trim m;
+  ASSERT_TRUE(m.look(t0, {20 * MiB, 220 * MiB}));
+  m.trimmed({20 * MiB, 60 * MiB}); // 40 MiB stay: code, stacks, fragments
+  EXPECT_FALSE(m.look(t0 + 1s, {20 * MiB, 60 * MiB}));
+  EXPECT_FALSE(m.look(t0 + 2s, {20 * MiB, 70 * MiB})) << "10 MiB more";
+  EXPECT_TRUE(m.look(t0 + 3s, {20 * MiB, 80 * MiB})) << "16 MiB more";
+}
+
+TEST(MemoryTrim, AFloorReusedSinceIsLowered) {
+  memory_trim m;
+  ASSERT_TRUE(m.look(t0, {20 * MiB, 220 * MiB}));
+  m.trimmed({20 * MiB, 60 * MiB});
+  EXPECT_FALSE(m.look(t0 + 1s, {50 * MiB, 60 * MiB})) << "idle 10 MiB now";
+  EXPECT_TRUE(m.look(t0 + 2s, {20 * MiB, 50 * MiB}))
+      << "30 MiB freed again, 16 MiB above the lowered floor";
 }
 
 TEST(MemoryTrim, ThresholdsAreOptions) {
   memory_trim m({100ms, 1 * MiB});
   m.worked(t0);
   EXPECT_TRUE(m.due(t0 + 100ms));
-  EXPECT_TRUE(m.look(t0 + 100ms, {1 * MiB, 2 * MiB}));
+  EXPECT_TRUE(m.look(t0 + 100ms, {1 * MiB, 3 * MiB}));
 }
 
 } // namespace
