@@ -8,14 +8,13 @@
 #include "bench/lib/client.hpp"
 #include "bench/lib/common.hpp"
 #include "bench/lib/daemon.hpp"
+#include "bench/lib/paced_timer.hpp"
 #include "bench/lib/prober.hpp"
 #include "bench/lib/report.hpp"
 #include "bench/modes.hpp"
 
 #include <algorithm>
 #include <cstdio>
-#include <sys/prctl.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 namespace minidns::bench {
@@ -39,9 +38,6 @@ int run_latency(const options& o) {
                           timeout, retries);
   direct_prober probe(dest);
   auto d = runner.start(o.daemon_args, "latency");
-  // Sleep with ~1 us slack rather than the default 50 us.
-  ::prctl(PR_SET_TIMERSLACK, 1UL);
-  int tfd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   tracker tr(n);
   std::vector<int64_t> rtts;
   uint64_t late_sends = 0; // casts sent more than one tick after their time
@@ -52,26 +48,19 @@ int run_latency(const options& o) {
     };
     auto tick = static_cast<int64_t>(tick_us * 1e3);
     int64_t start = now_ns() + 10000000;
-    itimerspec its{};
-    its.it_value.tv_sec = start / 1000000000;
-    its.it_value.tv_nsec = start % 1000000000;
-    its.it_interval.tv_sec = tick / 1000000000;
-    its.it_interval.tv_nsec = tick % 1000000000;
-    ::timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, nullptr);
+    paced_timer timer(start, tick);
     double ns_per_cast = 1e9 / rate;
     uint64_t sent = 0;
     int64_t give_up =
         start + static_cast<int64_t>((duration + 4 * timeout + 5) * 1e9);
     while (tr.completed() < n && now_ns() < give_up) {
       zmq_pollitem_t items[] = {{dl.socket(), 0, ZMQ_POLLIN, 0},
-                                {nullptr, tfd, ZMQ_POLLIN, 0},
+                                {nullptr, timer.fd(), ZMQ_POLLIN, 0},
                                 {nullptr, probe.fd(), ZMQ_POLLIN, 0}};
       zmq_poll(items, 3, 100);
       int64_t t = now_ns();
       if (items[1].revents & ZMQ_POLLIN) {
-        uint64_t expirations;
-        [[maybe_unused]] auto r =
-            ::read(tfd, &expirations, sizeof(expirations));
+        timer.take();
         auto due = std::min<uint64_t>(
             n, static_cast<uint64_t>(
                    static_cast<double>(t - start) / ns_per_cast + 1));
@@ -95,10 +84,8 @@ int run_latency(const options& o) {
           }
           ++sent;
         }
-        if (sent == n) {
-          its = {};
-          ::timerfd_settime(tfd, 0, &its, nullptr);
-        }
+        if (sent == n)
+          timer.stop();
       }
       if (items[2].revents & ZMQ_POLLIN) {
         auto rtt = probe.receive();
@@ -108,7 +95,6 @@ int run_latency(const options& o) {
       tr.drain(dl.socket(), check, now_ns);
     }
   }
-  ::close(tfd);
   auto s = runner.stop(*d);
   auto e2e_ns = tr.latencies();
   auto rtt = summarize(rtts);

@@ -38,6 +38,7 @@
 #include "bench/lib/common.hpp"
 #include "bench/lib/daemon.hpp"
 #include "bench/lib/metrics.hpp"
+#include "bench/lib/paced_timer.hpp"
 #include "bench/lib/report.hpp"
 #include "bench/lib/zones.hpp"
 #include "bench/modes.hpp"
@@ -54,9 +55,7 @@
 #include <cstring>
 #include <mutex>
 #include <netinet/in.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <thread>
 #include <unistd.h>
 #include <unordered_map>
@@ -88,7 +87,8 @@ constexpr const char* csv_header =
     "t_s,casts_per_s,statuses_per_s,rss_kb,in_flight,casts_waiting,"
     "intake_pauses_per_s,lat_p50_us,lat_p99_us,timer_late_p99_le_ms,"
     "target_per_s,shed_per_s,outstanding,failed_checks,timeout_late_p99_ms,"
-    "dns_queries_waiting";
+    "dns_queries_waiting,minidns_cpu_pct,host_idle_pct,host_steal_pct,"
+    "late_sends_per_s";
 
 /// Zone j of the scripted ones (silent, refused, lagging): "r00042.soak.".
 std::string script_zone(unsigned j) {
@@ -240,12 +240,60 @@ struct daemon_sample {
   /// minidns_dns_attempt_timer_lateness_seconds{kind="soa"}: (le,
   /// cumulative count).
   std::vector<std::pair<double, uint64_t>> timer_lateness;
+  double cpu_s = -1; ///< minidns's CPU time (user + system) so far
+  /// The host's CPU time in clock ticks, all CPUs: all, idle (with
+  /// iowait), stolen by the hypervisor. What else ran, and whether the VM
+  /// ran at all, tells a stall of minidns from one of the machine.
+  uint64_t host_all = 0, host_idle = 0, host_steal = 0;
 };
+
+/// Percent of `part`'s growth in `all`'s from `a` to `b`; -1 when unknown.
+double share_pct(uint64_t part_a, uint64_t part_b, uint64_t all_a,
+                 uint64_t all_b) {
+  if (all_b <= all_a || part_b < part_a)
+    return -1;
+  return 100.0 * static_cast<double>(part_b - part_a) /
+         static_cast<double>(all_b - all_a);
+}
+
+/// Reads /proc/PID/stat's utime + stime (seconds) and /proc/stat's first
+/// line into `s`.
+void sample_cpu(pid_t pid, daemon_sample& s) {
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  if (std::FILE* f =
+          std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r")) {
+    char buf[1024];
+    size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+    std::fclose(f);
+    buf[n] = 0;
+    // Fields after the command name, which may hold spaces: ") S ...";
+    // utime and stime are the 12th and 13th after it.
+    if (const char* p = std::strrchr(buf, ')')) {
+      unsigned long long ut = 0, st = 0;
+      if (std::sscanf(p + 2,
+                      "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                      &ut, &st) == 2)
+        s.cpu_s = static_cast<double>(ut + st) / tick;
+    }
+  }
+  if (std::FILE* f = std::fopen("/proc/stat", "r")) {
+    unsigned long long v[8] = {};
+    if (std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+                    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+      for (auto x : v)
+        s.host_all += x;
+      s.host_idle = v[3] + v[4];
+      s.host_steal = v[7];
+    }
+    std::fclose(f);
+  }
+}
 
 /// Reads minidns's VmRSS and /metrics page now.
 daemon_sample sample_daemon(pid_t pid, int metrics_port) {
   daemon_sample s;
   s.rss_kb = proc_status_kb(pid, "VmRSS:");
+  sample_cpu(pid, s);
   if (metrics_port <= 0)
     return s;
   auto page = http_get(metrics_port, "/metrics");
@@ -326,7 +374,8 @@ private:
 /// What the client saw in one second.
 struct second_bin {
   uint64_t sent = 0, shed = 0, statuses = 0, failed = 0;
-  std::vector<int64_t> lat;         ///< cast to status, not silent, ns
+  uint64_t late = 0;        ///< casts sent more than two ticks after their time
+  std::vector<int64_t> lat; ///< cast to status, not silent, ns
   std::vector<int64_t> silent_late; ///< silent: status - cast - budget, ns
 };
 
@@ -523,17 +572,9 @@ int run_timeline(const options& o) {
   ::usleep(200000);
   auto baseline = sample_daemon(d->pid(), metrics_port);
 
-  // Sleep with ~1 us slack rather than the default 50 us.
-  ::prctl(PR_SET_TIMERSLACK, 1UL);
-  int tfd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   auto tick = static_cast<int64_t>(tick_us * 1e3);
   int64_t start = now_ns() + 10000000;
-  itimerspec its{};
-  its.it_value.tv_sec = start / 1000000000;
-  its.it_value.tv_nsec = start % 1000000000;
-  its.it_interval.tv_sec = tick / 1000000000;
-  its.it_interval.tv_nsec = tick % 1000000000;
-  ::timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, nullptr);
+  paced_timer timer(start, tick);
   sampler samp(d->pid(), metrics_port, start);
 
   // The casts in flight, and one bit per request_id: answered yet.
@@ -577,7 +618,8 @@ int run_timeline(const options& o) {
       if (csv != nullptr)
         std::fprintf(
             csv,
-            "%zu,%llu,%llu,%s,%s,%s,%s,%s,%s,%s,%.0f,%llu,%llu,%llu,%s,%s\n",
+            "%zu,%llu,%llu,%s,%s,%s,%s,%s,%s,%s,%.0f,%llu,%llu,%llu,%s,%s,%s,"
+            "%s,%s,%llu\n",
             written + 1, static_cast<unsigned long long>(r.bin.sent),
             static_cast<unsigned long long>(r.bin.statuses),
             field(now_sample.rss_kb > 0 ? static_cast<double>(now_sample.rss_kb)
@@ -595,7 +637,21 @@ int run_timeline(const options& o) {
             static_cast<unsigned long long>(r.outstanding),
             static_cast<unsigned long long>(r.bin.failed),
             field(r.silent_late_p99_ms, 1).c_str(),
-            field(now_sample.queries_waiting, 0).c_str());
+            field(now_sample.queries_waiting, 0).c_str(),
+            field(now_sample.cpu_s >= 0 && prev.cpu_s >= 0
+                      ? 100.0 * (now_sample.cpu_s - prev.cpu_s)
+                      : -1.0,
+                  0)
+                .c_str(),
+            field(share_pct(prev.host_idle, now_sample.host_idle, prev.host_all,
+                            now_sample.host_all),
+                  0)
+                .c_str(),
+            field(share_pct(prev.host_steal, now_sample.host_steal,
+                            prev.host_all, now_sample.host_all),
+                  1)
+                .c_str(),
+            static_cast<unsigned long long>(r.bin.late));
       if (sampled)
         prev = now_sample;
       r.bin = second_bin{}; // the samples are no longer needed
@@ -687,13 +743,11 @@ int run_timeline(const options& o) {
     zmq_msg_init(&msg);
     while (true) {
       zmq_pollitem_t items[] = {{dl.socket(), 0, ZMQ_POLLIN, 0},
-                                {nullptr, tfd, ZMQ_POLLIN, 0}};
+                                {nullptr, timer.fd(), ZMQ_POLLIN, 0}};
       zmq_poll(items, 2, 100);
       t = now_ns();
       if (items[1].revents & ZMQ_POLLIN) {
-        uint64_t expirations;
-        [[maybe_unused]] auto rd =
-            ::read(tfd, &expirations, sizeof(expirations));
+        timer.take();
         double elapsed = static_cast<double>(t - start) / 1e9;
         auto due = std::min<uint64_t>(
             total, static_cast<uint64_t>(plan.due_at(elapsed)) + 1);
@@ -711,8 +765,10 @@ int run_timeline(const options& o) {
               if (ts - start -
                       static_cast<int64_t>(
                           plan.time_of(static_cast<double>(offered)) * 1e9) >
-                  2 * tick)
+                  2 * tick) {
                 ++late_sends;
+                ++cur.late;
+              }
               in_flight.emplace(id, pending{ts, z, cls});
               if (id / 64 >= done_bits.size())
                 done_bits.push_back(0);
@@ -728,10 +784,8 @@ int run_timeline(const options& o) {
           }
           ++offered;
         }
-        if (offered == total) {
-          its = {};
-          ::timerfd_settime(tfd, 0, &its, nullptr);
-        }
+        if (offered == total)
+          timer.stop();
       }
       while (zmq_msg_recv(&msg, dl.socket(), ZMQ_DONTWAIT) >= 0) {
         int64_t tr = now_ns();
@@ -755,7 +809,6 @@ int run_timeline(const options& o) {
     }
     zmq_msg_close(&msg);
   }
-  ::close(tfd);
   // The last sample is taken at the boundary the loop ended on.
   for (int i = 0; i < 50 && samp.taken() < rows.size(); ++i)
     ::usleep(20000);

@@ -306,8 +306,8 @@ std::string render(const registry& r) {
 
   p.family("minidns_memory_trims_total", "counter",
            "Times freed heap memory was handed back to the system "
-           "(malloc_trim) once most of the heap was free, e.g. after a "
-           "burst.");
+           "(malloc_trim) because much more was resident than in use, "
+           "e.g. after a burst.");
   p.sample("", get(zmq.memory_trims));
   p.family("minidns_memory_trim_seconds_total", "counter",
            "Time the ZeroMQ thread spent looking at the heap and trimming "

@@ -300,8 +300,9 @@ private:
     publish();
   }
 
-  /// Looks at the heap and hands its free memory back to the system when
-  /// much of it is free (memory_trim): after a burst, RSS comes down.
+  /// Looks at memory and hands what is resident but not in use back to
+  /// the system when that is much (memory_trim): after a burst, RSS comes
+  /// down.
   void look_at_heap(clock::time_point now);
 
   /// Makes the thread's figures readable from other threads.
