@@ -76,6 +76,11 @@ void ledger::on_reply(const void* data, size_t size) {
     failure_ = true;
     return;
   }
+  if (r->method == "cancelled") {
+    if (cancels_waiting_ > 0)
+      --cancels_waiting_;
+    return;
+  }
   bool is_status = r->method == "update_status";
   bool success = is_status && r->status == "SUCCESS";
   bool error = r->method == "error" || (is_status && !success);

@@ -33,6 +33,10 @@ public:
   /// client_timeout line to print (JSON).
   std::vector<std::string> expire(clock_type::time_point now);
 
+  /// Records that a cancel left: its reply ("cancelled") comes after the
+  /// statuses of the casts it ends.
+  void cancel_sent() { ++cancels_waiting_; }
+
   /// Counts one reply frame from minidns (printed already).
   void on_reply(const void* data, size_t size);
 
@@ -42,6 +46,8 @@ public:
   uint64_t notifies_sent() const { return notifies_sent_; }
   /// Polls awaiting their reply.
   size_t polls_waiting() const { return pending_.size(); }
+  /// Cancels awaiting their reply.
+  uint64_t cancels_waiting() const { return cancels_waiting_; }
   /// The earliest deadline of a poll awaiting its reply.
   std::optional<clock_type::time_point> next_deadline() const;
   /// An ERROR, an error reply, an unreadable reply or a client-side
@@ -68,6 +74,7 @@ private:
   std::set<std::pair<clock_type::time_point, uint64_t>> deadlines_;
 
   uint64_t notifies_sent_ = 0, notify_errors_ = 0;
+  uint64_t cancels_waiting_ = 0;
   uint64_t poll_success_ = 0, errors_ = 0, timeouts_ = 0;
   bool failure_ = false;
 };

@@ -211,13 +211,16 @@ public:
         wake_at(*deadline);
 
       if (!sending && ledger_.polls_waiting() == 0) {
-        if (ledger_.sent_count() == 0)
+        const bool cancels = ledger_.cancels_waiting() > 0;
+        if (ledger_.sent_count() == 0 && !cancels)
           break;
         if (!end_since_)
           end_since_ = now;
         // Polls have all ended. Notifies get a reply only when they fail,
-        // and only once they have left: that needs a connection.
-        if (ledger_.notifies_sent() == 0)
+        // and only once they have left: that needs a connection. A
+        // cancel's reply follows the statuses of the casts it ended; both
+        // get the grace time.
+        if (ledger_.notifies_sent() == 0 && !cancels)
           break;
         if (connected_ || grace_since_) {
           if (!grace_since_)
@@ -319,6 +322,7 @@ private:
     if (cancel) {
       // Not a cast of its own: its reply ("cancelled") is printed, and the
       // casts it ends answer as they end.
+      ledger_.cancel_sent();
       next_.reset();
       return true;
     }
