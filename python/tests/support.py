@@ -12,6 +12,7 @@ import struct
 import subprocess
 import threading
 import time
+import unittest
 import urllib.request
 from typing import Optional
 
@@ -190,3 +191,23 @@ class Responder:
             self.sock.sendto(reply, peer)
         except OSError:
             pass
+
+
+class DaemonTest(unittest.TestCase):
+    """A test that starts minidns daemons with daemon() and stops each one
+    after it, failing when one exited other than cleanly or by the test's
+    own SIGKILL."""
+
+    def setUp(self):
+        self.daemons: list[Daemon] = []
+
+    def tearDown(self):
+        for d in self.daemons:
+            status = d.stop()
+            if d.proc.returncode not in (0, -signal.SIGKILL):
+                self.fail(f"minidns exited {status}:\n{d.log()}")
+
+    def daemon(self, *args: str, **kw) -> Daemon:
+        d = Daemon(*args, **kw)
+        self.daemons.append(d)
+        return d

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import tempfile
 import threading
@@ -13,7 +12,6 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from minidns_client import (  # noqa: E402
-    CastRefused,
     Client,
     DeadlineExceeded,
     generate_keys,
@@ -25,27 +23,19 @@ from minidns_client.protocol import (  # noqa: E402
     encode_cast,
     make_cast,
 )
-from support import Daemon, Responder  # noqa: E402
+from support import DaemonTest, Responder  # noqa: E402
 
 WAIT = 15  # seconds a future may take when it must resolve
 
 
-class ClientTest(unittest.TestCase):
+class ClientTest(DaemonTest):
     def setUp(self):
-        self.daemons: list[Daemon] = []
+        super().setUp()
         self.responder = Responder()
 
     def tearDown(self):
         self.responder.close()
-        for d in self.daemons:
-            status = d.stop()
-            if d.proc.returncode not in (0, -signal.SIGKILL):
-                self.fail(f"minidns exited {status}:\n{d.log()}")
-
-    def daemon(self, *args: str) -> Daemon:
-        d = Daemon(*args)
-        self.daemons.append(d)
-        return d
+        super().tearDown()
 
     def test_poll_resolves_with_success_and_error(self):
         d = self.daemon()
@@ -225,8 +215,7 @@ class ClientTest(unittest.TestCase):
             self.assertEqual(len({s.zone for s in statuses}), 10)
             # Restarted on its endpoint: the client reconnects by itself,
             # and the instance takes casts again.
-            again = Daemon(endpoint=a.endpoint)
-            self.daemons.append(again)
+            self.daemon(endpoint=a.endpoint)
             self.assertTrue(c.wait_connected(WAIT))
             st = c.poll("back.test.", 1, self.responder.destination,
                         instance=0, timeout=2).result(WAIT)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import signal
 import sys
 import threading
 import unittest
@@ -31,30 +30,22 @@ from minidns_client.protocol import (  # noqa: E402
     cancelled_status,
     make_cast,
 )
-from support import Daemon, Responder  # noqa: E402
+from support import DaemonTest, Responder  # noqa: E402
 
 WAIT = 15  # seconds a future may take when it must resolve
 REFUSED, NXDOMAIN = 5, 3
 
 
-class PoolCastTest(unittest.TestCase):
+class PoolCastTest(DaemonTest):
     def setUp(self):
-        self.daemons: list[Daemon] = []
+        super().setUp()
         # A pool's three servers.
         self.r = [Responder() for _ in range(3)]
 
     def tearDown(self):
         for r in self.r:
             r.close()
-        for d in self.daemons:
-            status = d.stop()
-            if d.proc.returncode not in (0, -signal.SIGKILL):
-                self.fail(f"minidns exited {status}:\n{d.log()}")
-
-    def daemon(self, *args: str) -> Daemon:
-        d = Daemon(*args)
-        self.daemons.append(d)
-        return d
+        super().tearDown()
 
     def dests(self) -> list[str]:
         return [r.destination for r in self.r]
