@@ -49,12 +49,17 @@ void put32(uint8_t* p, uint32_t v) {
   put16(p + 2, v);
 }
 
-/// Turns the header of the query in `d` into an answer's: QR and AA set,
-/// opcode and RD kept, RA, Z, AD, CD clear, RCODE `rcode`, one question,
-/// `answers` answers, nothing else.
-void answer_header(uint8_t* d, uint8_t rcode, uint16_t answers) {
+/// Sets the flags of the query header in `d` to an answer's: QR and AA
+/// set, opcode and RD kept, RA, Z, AD, CD clear, RCODE `rcode`.
+void answer_flags(uint8_t* d, uint8_t rcode) {
   d[2] = static_cast<uint8_t>(0x80 | (d[2] & 0x79) | 0x04);
   d[3] = rcode & 0x0f;
+}
+
+/// Turns the header of the query in `d` into an answer's (answer_flags),
+/// with one question, `answers` answers, nothing else.
+void answer_header(uint8_t* d, uint8_t rcode, uint16_t answers) {
+  answer_flags(d, rcode);
   put16(d + 6, answers);
   put16(d + 8, 0);
   put16(d + 10, 0);
@@ -206,9 +211,7 @@ void responder::run() {
         if (len == 0)
           continue;
       } else {
-        // QR and AA set, opcode and RD kept; RA, Z, AD, CD clear; NOERROR.
-        d[2] = static_cast<uint8_t>(0x80 | (d[2] & 0x79) | 0x04);
-        d[3] = 0;
+        answer_flags(d, 0); // the query echoed as a NOERROR answer
       }
       out_iov[answers] = {d, len};
       out[answers] = {};
