@@ -91,3 +91,38 @@ start_nsd() {
   fi
   echo "NSD $nsd_dest serving 1000 zones (one server process)"
 }
+
+# field LINE KEY: the value of KEY=... in a RESULT line.
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+# run_bench NAME ARGS...: runs the bench client on $build/minidns, keeps its
+# output in the work dir, prints its summary lines, leaves its RESULT line
+# in $result and its exit status in $bench_rc; a failed run (checks, or no
+# RESULT line) is said and sets checks_failed.
+checks_failed=0
+run_bench() {
+  local name=$1
+  shift
+  local out="$work/$name.txt"
+  bench_rc=0
+  "$bench_bin" --minidns="$build/minidns" --log-dir="$work" \
+    --stop-timeout=20 "$@" >"$out" 2>&1 || bench_rc=$?
+  grep -v '^RESULT' "$out" | sed 's/^/    /'
+  result=$(grep '^RESULT' "$out" | tail -1 || true)
+  if [ "$bench_rc" -ne 0 ] || [ -z "$result" ]; then
+    echo "    !! $name: checks failed (exit status $bench_rc)"
+    checks_failed=1
+  fi
+}
+
+# daemon_args [ARG...]: --daemon-arg=... lines for minidns. Every row
+# measures one query per poll, as dnsperf asks them: identical polls in
+# flight would otherwise share a query (minidns.share-queries), and the
+# rows repeat zones within a window. The extra minidns options
+# ($minidns_args) can turn it on.
+daemon_args() {
+  local a
+  for a in --minidns.share-queries=false "${minidns_args[@]}" "$@"; do
+    printf -- '--daemon-arg=%s\n' "$a"
+  done
+}

@@ -68,36 +68,8 @@ echo "settings: runs $runs; dnsperf $dnsperf_args for ${dnsperf_seconds}s;" \
 start_nsd
 
 # ------------------------------------------------------------- helpers
-# field LINE KEY: the value of KEY=... in a RESULT line.
-field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 # median of the arguments (numbers).
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-checks_failed=0
-
-# run_bench NAME ARGS...: runs the bench client, keeps its output in the
-# work dir, prints its summary lines, leaves its RESULT line in $result.
-run_bench() {
-  local name=$1
-  shift
-  local out="$work/$name.txt" rc=0
-  "$bench_bin" --minidns="$build/minidns" --log-dir="$work" \
-    --stop-timeout=20 "$@" >"$out" 2>&1 || rc=$?
-  grep -v '^RESULT' "$out" | sed 's/^/    /'
-  result=$(grep '^RESULT' "$out" | tail -1 || true)
-  if [ "$rc" -ne 0 ] || [ -z "$result" ]; then
-    echo "    !! $name: checks failed (exit status $rc)"
-    checks_failed=1
-  fi
-}
-# Every row measures one query per poll, as dnsperf asks them: identical
-# polls in flight would otherwise share a query (minidns.share-queries), and
-# the rows repeat zones within a window. BENCH_MINIDNS_ARGS can turn it on.
-daemon_args() {
-  local a
-  for a in --minidns.share-queries=false "${minidns_args[@]}" "$@"; do
-    printf -- '--daemon-arg=%s\n' "$a"
-  done
-}
 
 # -------------------------------------------------------------- dnsperf
 echo

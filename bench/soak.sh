@@ -75,11 +75,7 @@ print_machine "minidns $what"
 start_nsd
 
 # As bench/run.sh: each poll asks its own query.
-daemon_args=()
-for a in --minidns.share-queries=false "${minidns_args[@]}"; do
-  daemon_args+=("--daemon-arg=$a")
-done
-field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+mapfile -t da < <(daemon_args)
 
 # ------------------------------------------------------- the max rate
 if [ -n "${SOAK_MAX_RATE:-}" ]; then
@@ -92,15 +88,11 @@ elif [ -n "${SOAK_RATE:-}" ]; then
 else
   echo
   echo "== max poll rate: $poll_count polls to NSD, window 1000"
-  rc=0
-  "$bench_bin" --minidns="$build/minidns" --log-dir="$work" --stop-timeout=20 \
-    --mode=poll --dest="$nsd_dest" --count="$poll_count" --window=1000 \
-    "${daemon_args[@]}" >"$work/poll.txt" 2>&1 || rc=$?
-  grep -v '^RESULT' "$work/poll.txt" | sed 's/^/    /'
-  result=$(grep '^RESULT' "$work/poll.txt" | tail -1 || true)
+  run_bench poll --mode=poll --dest="$nsd_dest" --count="$poll_count" \
+    --window=1000 "${da[@]}"
   max_rate=$(field "$result" rate)
-  if [ "$rc" -ne 0 ] || [ -z "$max_rate" ]; then
-    echo "soak: measuring the poll rate failed (exit status $rc)"
+  if [ "$bench_rc" -ne 0 ] || [ -z "$max_rate" ]; then
+    echo "soak: measuring the poll rate failed (exit status $bench_rc)"
     exit 1
   fi
   max_rate=$(awk -v r="$max_rate" 'BEGIN {printf "%d", r}')
@@ -129,12 +121,9 @@ else
 fi
 csv="$out/timeline.csv"
 png="$out/timeline.png"
-rc=0
-"$bench_bin" --minidns="$build/minidns" --log-dir="$work" --stop-timeout=20 \
-  --mode=timeline --dest="$nsd_dest" --csv="$csv" "${args[@]}" \
-  "${daemon_args[@]}" >"$work/timeline.txt" 2>&1 || rc=$?
-grep -v '^RESULT' "$work/timeline.txt" | sed 's/^/    /'
-result=$(grep '^RESULT' "$work/timeline.txt" | tail -1 || true)
+run_bench timeline --mode=timeline --dest="$nsd_dest" --csv="$csv" \
+  "${args[@]}" "${da[@]}"
+rc=$bench_rc
 printf '%s\n' "$result" >"$out/result.txt"
 
 # ----------------------------------------------------------------- plot
