@@ -237,16 +237,18 @@ private:
 
   /// How long zmq_poll may wait: for ever, unless replies wait for a pool
   /// manager's pipe, a reconnection or their hold time, the drain's linger
-  /// deadline, or late timers make intake look again soon.
+  /// deadline, late timers make intake look again soon, or memory is due
+  /// a look after work (memory_trim).
   std::chrono::milliseconds poll_timeout(bool timers_late) const {
     using std::chrono::milliseconds;
-    auto t = router_.next_wakeup(clock::now());
+    const auto now = clock::now();
+    auto t = router_.next_wakeup(now);
     auto d = drain_.next_wakeup();
     if (d && (!t || *d < *t))
       t = d;
     if (timers_late && (!t || *t > milliseconds(1)))
       t = milliseconds(1);
-    auto m = trim_.next_wakeup(clock::now());
+    auto m = trim_.next_wakeup(now);
     if (m && (!t || *m < *t))
       t = m;
     return t.value_or(milliseconds(-1));
