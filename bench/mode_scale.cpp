@@ -228,6 +228,8 @@ int run_scale(const options& o) {
   auto own = read_histogram(page, "minidns_dns_attempt_timer_lateness_seconds",
                             "kind=\"soa\"", 0.99);
   auto pauses = sample_text(page, "minidns_cast_intake_pauses_total");
+  auto trims = sample_text(page, "minidns_memory_trims_total");
+  auto trim_secs = sample_text(page, "minidns_memory_trim_seconds_total");
   if (own.count == 0)
     std::printf("  minidns's own timer lateness: not read from /metrics\n");
   else
@@ -237,6 +239,8 @@ int run_scale(const options& o) {
                 own.bucket_of_q * 1e3,
                 own.sum / static_cast<double>(own.count) * 1e3,
                 static_cast<unsigned long long>(own.count), pauses.c_str());
+  std::printf("  memory trims: %s, taking %s s in all\n", trims.c_str(),
+              trim_secs.c_str());
   print_percentiles("lateness from cast sent (upper bound)", lc);
   print_tally(tr.counts, n, tr.completed());
   result_line res;

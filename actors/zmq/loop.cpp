@@ -56,7 +56,7 @@ void zmq_bridge_loop::run() {
     start_ready();
     publish();
     if (events > 0)
-      trim_.worked(now);
+      trim_.worked(now, live_.size() + waiting_.size());
     if (trim_.due(now))
       look_at_heap(now);
     if (drain_.refusing() && !drain_logged_) {
@@ -85,7 +85,7 @@ void zmq_bridge_loop::look_at_heap(clock::time_point now) {
     return heap_figures{mi.uordblks + mi.hblkhd, metrics::resident_bytes()};
   };
   auto before = figures();
-  if (trim_.look(now, before)) {
+  if (trim_.look(now, before, live_.size() + waiting_.size())) {
     malloc_trim(0);
     auto after = figures();
     trim_.trimmed(after);

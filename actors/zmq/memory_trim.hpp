@@ -6,7 +6,11 @@
 /// when to look (at most once per interval, and only after work) and
 /// whether trimming is worth it: much more is resident than in use, and
 /// more than was left after the last trim (memory a trim cannot return,
-/// such as code, stacks and fragments, must not make every look trim).
+/// such as code, stacks and fragments, must not make every look trim), and
+/// the load has mostly gone. A trim of a large heap takes tens of
+/// milliseconds (62 ms for 600 MB) and holds glibc's arena locks, which
+/// the UDP thread waits on when it frees a request: in the middle of a wave
+/// of timeouts it made the timers late (bench/RESULTS.md, stop 21).
 
 #include <algorithm>
 #include <chrono>
@@ -34,14 +38,19 @@ public:
     std::chrono::milliseconds interval{1000};
     /// Least memory worth returning.
     uint64_t min_gain = uint64_t{16} << 20;
+    /// Trims only once the load (requests in flight or waiting) is at most
+    /// 1/drained of its peak since the last trim.
+    uint64_t drained = 8;
   };
 
   memory_trim() = default;
   explicit memory_trim(options o) : opts_(o) {}
 
-  /// The loop did work at `now` (casts read, replies sent): memory may have
-  /// been freed, so the heap is worth a look within the interval.
-  void worked(clock::time_point now) {
+  /// The loop did work at `now` (casts read, replies sent) with `load`
+  /// requests in flight or waiting: memory may have been freed, so the heap
+  /// is worth a look within the interval.
+  void worked(clock::time_point now, uint64_t load = 0) {
+    peak_ = std::max(peak_, load);
     if (!pending_ && now - last_look_ >= opts_.interval)
       last_look_ = now; // idle till now: the first look one interval on
     pending_ = true;
@@ -64,25 +73,35 @@ public:
     return std::chrono::ceil<std::chrono::milliseconds>(at - now);
   }
 
-  /// Looked at memory at `now`: whether to trim. Trims when resident
-  /// memory not in use exceeds what the last trim left by min_gain, and is
-  /// no less than what is in use: a steady load, which soon reuses what it
-  /// frees, is left alone.
-  bool look(clock::time_point now, heap_figures h) {
+  /// Looked at memory at `now`, with `load` requests in flight or
+  /// waiting: whether to trim. Trims when resident memory not in use
+  /// exceeds what the last trim left by min_gain and is no less than what
+  /// is in use (a steady load, which soon reuses what it frees, is left
+  /// alone), and the load is down to 1/drained of its peak (a trim in the
+  /// middle of a draining wave would stall the requests still in it).
+  bool look(clock::time_point now, heap_figures h, uint64_t load = 0) {
     last_look_ = now;
     pending_ = false;
+    load_ = load;
+    peak_ = std::max(peak_, load);
     floor_ = std::min(floor_, h.idle()); // reused since: a lower floor
-    return h.idle() >= floor_ + opts_.min_gain && h.idle() >= h.in_use;
+    return h.idle() >= floor_ + opts_.min_gain && h.idle() >= h.in_use &&
+           load <= peak_ / opts_.drained;
   }
 
   /// Trimmed: `after` is memory right after it. What stays idle then is
-  /// the floor the next trim must beat.
-  void trimmed(heap_figures after) { floor_ = after.idle(); }
+  /// the floor the next trim must beat; the load then is the new peak.
+  void trimmed(heap_figures after) {
+    floor_ = after.idle();
+    peak_ = load_;
+  }
 
 private:
   options opts_;
   bool pending_ = false; ///< work done since the last look
   uint64_t floor_ = 0;   ///< idle memory left by the last trim
+  uint64_t peak_ = 0;    ///< the highest load since the last trim
+  uint64_t load_ = 0;    ///< the load at the last look
   clock::time_point last_look_{};
 };
 

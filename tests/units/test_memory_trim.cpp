@@ -101,11 +101,44 @@ TEST(MemoryTrim, AFloorReusedSinceIsLowered) {
       << "30 MiB freed again, 16 MiB above the lowered floor";
 }
 
+TEST(MemoryTrim, WaitsForTheLoadToHaveMostlyGone) {
+  memory_trim m;
+  for (auto t = t0; t < t0 + 3s; t += 10ms)
+    m.worked(t, 300000); // a wave of requests
+  EXPECT_FALSE(m.look(t0 + 3s, {300 * MiB, 700 * MiB}, 150000))
+      << "half of the wave still in flight";
+  EXPECT_FALSE(m.look(t0 + 4s, {60 * MiB, 700 * MiB}, 40000));
+  EXPECT_TRUE(m.look(t0 + 5s, {40 * MiB, 700 * MiB}, 37500))
+      << "down to an eighth of the peak";
+}
+
+TEST(MemoryTrim, APeakBetweenLooksCounts) {
+  memory_trim m;
+  m.worked(t0, 1000);
+  m.worked(t0 + 500ms, 200000);
+  EXPECT_FALSE(m.look(t0 + 1s, {20 * MiB, 220 * MiB}, 30000));
+  EXPECT_TRUE(m.look(t0 + 2s, {20 * MiB, 220 * MiB}, 25000));
+}
+
+TEST(MemoryTrim, TheLoadAtATrimIsTheNextPeak) {
+  memory_trim m;
+  m.worked(t0, 200000);
+  ASSERT_TRUE(m.look(t0 + 1s, {20 * MiB, 220 * MiB}, 10000));
+  m.trimmed({20 * MiB, 30 * MiB});
+  m.worked(t0 + 1500ms, 10000); // a steady load goes on
+  EXPECT_FALSE(m.look(t0 + 2s, {20 * MiB, 60 * MiB}, 10000))
+      << "the steady load is not a drained one";
+  EXPECT_TRUE(m.look(t0 + 3s, {20 * MiB, 60 * MiB}, 0)) << "it ended";
+}
+
 TEST(MemoryTrim, ThresholdsAreOptions) {
-  memory_trim m({100ms, 1 * MiB});
+  memory_trim m({100ms, 1 * MiB, 2});
   m.worked(t0);
   EXPECT_TRUE(m.due(t0 + 100ms));
   EXPECT_TRUE(m.look(t0 + 100ms, {1 * MiB, 3 * MiB}));
+  m.worked(t0 + 150ms, 100);
+  EXPECT_FALSE(m.look(t0 + 200ms, {1 * MiB, 3 * MiB}, 51));
+  EXPECT_TRUE(m.look(t0 + 300ms, {1 * MiB, 3 * MiB}, 50));
 }
 
 } // namespace
