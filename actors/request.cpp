@@ -1,11 +1,14 @@
 #include "actors/request.hpp"
 
+#include "actors/light_actor.hpp"
 #include "metrics/registry.hpp"
 #include "net/dns_name.hpp"
 #include "net/verdict.hpp"
 
 #include <atomic>
-#include <caf/all.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/make_actor.hpp>
 #include <chrono>
 #include <cstring>
 #include <spdlog/spdlog.h>
@@ -14,7 +17,25 @@ namespace minidns {
 
 namespace {
 
-using self_ptr = request_actor::stateful_pointer<request_state>;
+/// The request actor: a light_actor (CAF's address, handle and scheduling,
+/// without scheduled_actor's machinery) holding a request_state, with the
+/// handlers of request_actor's interface.
+class request final : public light_actor {
+public:
+  explicit request(caf::actor_config& cfg) : light_actor(cfg) {}
+  request_state state;
+  const char* name() const override { return request_state::name; }
+
+  /// A reference to this request, for the UDP side to answer.
+  caf::strong_actor_ptr strong_self() const {
+    return caf::strong_actor_ptr{ctrl()};
+  }
+
+protected:
+  void handle(caf::type_erased_tuple& msg) override;
+};
+
+using self_ptr = request*;
 
 bool is_poll(const request_state& st) {
   return messages::is_poll(st.cast.kind);
@@ -97,7 +118,7 @@ void send_attempt(self_ptr self) {
   q.timeout_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(st.cast.timeout)
           .count();
-  st.udp->query(caf::actor_cast<caf::strong_actor_ptr>(self), std::move(q));
+  st.udp->query(self->strong_self(), std::move(q));
 }
 
 /// Ends the request: counts its outcome, frees its query IDs and hands
@@ -114,7 +135,7 @@ void end(self_ptr self, std::string frame, bool success, net::detail detail) {
   st.udp->release(st.token);
   st.sink->done(st.token, std::move(frame),
                 request_end{success, detail, st.last_serial, st.last_detail});
-  self->quit();
+  self->quit(caf::make_error(caf::exit_reason::normal));
 }
 
 /// Ends the request with a status: the reply for polls, a log line for
@@ -157,7 +178,7 @@ void next_attempt_after(self_ptr self, std::chrono::microseconds wait) {
     return;
   }
   st.udp->pause(
-      caf::actor_cast<caf::strong_actor_ptr>(self), st.token, st.attempt,
+      self->strong_self(), st.token, st.attempt,
       std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count());
 }
 
@@ -241,68 +262,64 @@ void init(request_state& st, uint64_t token, messages::cast cast,
   st.started = std::chrono::steady_clock::now();
 }
 
-/// The handlers, for a request whose state is filled.
-request_actor::behavior_type handlers(self_ptr self) {
-  return {
-      [=](answer_atom, uint32_t attempt, const net::reply_info& info) {
-        if (info.tsig_error != 0) {
-          // The server refused our signature (RFC 8945 5.2): asking again
-          // with the same key gets the same answer.
-          finish(self, messages::status::error,
-                 net::tsig_detail(info.tsig_error));
-          return;
-        }
-        if (is_poll(self->state))
-          on_poll_answer(self, attempt, info);
-        else
-          on_notify_answer(self, attempt, info);
-      },
-      [=](send_error_atom, uint32_t attempt, int err) {
-        auto& s = self->state;
-        if (attempt != s.attempt || !s.outstanding)
-          return;
-        if (debug_enabled())
-          spdlog::debug("{}: attempt {} failed: {}", describe(s), attempt,
-                        std::strerror(err));
-        s.last_detail = net::failure_detail(err);
-        attempt_failed(self);
-      },
-      [=](timeout_atom, uint32_t attempt) {
-        auto& s = self->state;
-        if (attempt != s.attempt || !s.outstanding)
-          return;
-        s.last_detail = net::detail::timeout;
-        metrics::add(metrics::global().timeouts[method_index(s)]);
-        attempt_failed(self);
-      },
-      [=](retry_atom, uint32_t attempt) {
-        auto& s = self->state;
-        if (attempt == s.attempt && !s.outstanding)
-          send_attempt(self);
-      },
-      [=](shutdown_atom) {
-        finish(self, messages::status::error, net::detail::shutdown);
-      },
-      [=](cancel_atom) {
-        finish(self, messages::status::error, net::detail::cancelled);
-      },
-  };
+void on_answer(self_ptr self, uint32_t attempt, const net::reply_info& info) {
+  if (info.tsig_error != 0) {
+    // The server refused our signature (RFC 8945 5.2): asking again with
+    // the same key gets the same answer.
+    finish(self, messages::status::error, net::tsig_detail(info.tsig_error));
+    return;
+  }
+  if (is_poll(self->state))
+    on_poll_answer(self, attempt, info);
+  else
+    on_notify_answer(self, attempt, info);
 }
 
-/// A request that start_request set up: CAF's stateful request actor with
-/// its behavior from handlers(). A class, because CAF 0.17.6's init
-/// function for a behavior without arguments dereferences a null
-/// shared_ptr (UBSan reports it), and because it spares an allocation per
-/// request.
-class started_request
-    : public caf::stateful_actor<request_state, request_actor::base> {
-public:
-  using super = caf::stateful_actor<request_state, request_actor::base>;
-  explicit started_request(caf::actor_config& cfg) : super(cfg) {}
-  request_actor::behavior_type make_behavior() override {
-    return handlers(this);
-  }
-};
+void on_send_error(self_ptr self, uint32_t attempt, int err) {
+  auto& s = self->state;
+  if (attempt != s.attempt || !s.outstanding)
+    return;
+  if (debug_enabled())
+    spdlog::debug("{}: attempt {} failed: {}", describe(s), attempt,
+                  std::strerror(err));
+  s.last_detail = net::failure_detail(err);
+  attempt_failed(self);
+}
+
+void on_timeout(self_ptr self, uint32_t attempt) {
+  auto& s = self->state;
+  if (attempt != s.attempt || !s.outstanding)
+    return;
+  s.last_detail = net::detail::timeout;
+  metrics::add(metrics::global().timeouts[method_index(s)]);
+  attempt_failed(self);
+}
+
+void on_retry(self_ptr self, uint32_t attempt) {
+  auto& s = self->state;
+  if (attempt == s.attempt && !s.outstanding)
+    send_attempt(self);
+}
+
+/// The handlers of request_actor's interface (actors/interfaces.hpp), one
+/// line each.
+void request::handle(caf::type_erased_tuple& m) {
+  if (m.match_elements<answer_atom, uint32_t, net::reply_info>())
+    on_answer(this, m.get_as<uint32_t>(1), m.get_as<net::reply_info>(2));
+  else if (m.match_elements<send_error_atom, uint32_t, int>())
+    on_send_error(this, m.get_as<uint32_t>(1), m.get_as<int>(2));
+  else if (m.match_elements<timeout_atom, uint32_t>())
+    on_timeout(this, m.get_as<uint32_t>(1));
+  else if (m.match_elements<retry_atom, uint32_t>())
+    on_retry(this, m.get_as<uint32_t>(1));
+  else if (m.match_elements<shutdown_atom>())
+    finish(this, messages::status::error, net::detail::shutdown);
+  else if (m.match_elements<cancel_atom>())
+    finish(this, messages::status::error, net::detail::cancelled);
+  else
+    spdlog::debug("{}: unexpected message {} dropped", describe(state),
+                  caf::to_string(m));
+}
 
 } // namespace
 
@@ -311,12 +328,15 @@ request_actor start_request(caf::actor_system& sys, uint64_t token,
                             std::shared_ptr<query_port> udp,
                             std::shared_ptr<status_port> sink,
                             std::shared_ptr<const std::atomic<bool>> stop) {
-  auto handle = sys.spawn<started_request, caf::lazy_init>();
+  caf::actor_config cfg;
+  auto handle = caf::make_actor<request, request_actor>(sys.next_actor_id(),
+                                                        sys.node(), &sys, cfg);
   // The actor does not run before its first message, and none can come
   // before attempt 1 (or its delay) is handed over below: until then its
   // state is this thread's.
-  auto self = static_cast<started_request*>(
-      caf::actor_cast<caf::abstract_actor*>(handle));
+  auto self =
+      static_cast<request*>(caf::actor_cast<caf::abstract_actor*>(handle));
+  self->launch();
   init(self->state, token, std::move(cast), std::move(udp), std::move(sink),
        std::move(stop));
   next_attempt_after(self, self->state.cast.delay); // `delay`: 0 by default

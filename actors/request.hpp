@@ -15,6 +15,11 @@
 /// (actors/udp/timer_service.hpp), set through query_port and cancelled
 /// with release() when the request ends. CAF's clock is not on a request's
 /// path: a timer there cost an allocation and kept ended actors alive.
+///
+/// What kind of actor: a light_actor (actors/light_actor.hpp), CAF's
+/// address, typed handle and scheduling without scheduled_actor's
+/// behaviours, streams and four-queue mailbox, which requests never use: a
+/// million may wait at once, and that machinery was most of their memory.
 
 #include "actors/interfaces.hpp"
 #include "actors/ports.hpp"
@@ -22,7 +27,6 @@
 #include "net/detail.hpp"
 
 #include <atomic>
-#include <caf/typed_event_based_actor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -50,15 +54,14 @@ struct request_state {
   static inline const char* name = "request";
 };
 
-/// Starts a request from the calling thread: spawns its actor with
-/// caf::lazy_init, fills its state and hands attempt 1 to `udp` at once (with
-/// a `delay`, a pause of that length before it), so
-/// the actor first runs when that attempt is answered, fails or times out
-/// (starting a request costs no trip through CAF's scheduler). Attempt k+1
-/// goes out timeout + retry_interval after attempt k when it got no
-/// answer, or retry_interval after an answer that did not settle the
-/// request. Ends after the last attempt times out or is answered.
-/// `stop`: see request_state::stop.
+/// Starts a request from the calling thread: creates its actor (idle until
+/// its first message), fills its state and hands attempt 1 to `udp` at once
+/// (with a `delay`, a pause of that length before it), so the actor first runs
+/// when that attempt is answered, fails or times out (starting a request costs
+/// no trip through CAF's scheduler). Attempt k+1 goes out timeout +
+/// retry_interval after attempt k when it got no answer, or retry_interval
+/// after an answer that did not settle the request. Ends after the last attempt
+/// times out or is answered. `stop`: see request_state::stop.
 request_actor start_request(caf::actor_system& sys, uint64_t token,
                             messages::cast cast,
                             std::shared_ptr<query_port> udp,
