@@ -45,6 +45,8 @@
 #include "bench/lib/zones.hpp"
 #include "bench/modes.hpp"
 #include "bench/responder.hpp"
+#include "bench/timeline/rows.hpp"
+#include "bench/timeline/traffic.hpp"
 
 #include <algorithm>
 #include <array>
@@ -64,226 +66,6 @@
 
 namespace minidns::bench {
 namespace {
-
-/// The classes of casts, by the reply they must get.
-enum cast_class : uint8_t {
-  answered = 0,
-  silent = 1,
-  refused = 2,
-  lagging = 3
-};
-constexpr size_t classes = 4;
-constexpr const char* class_names[classes] = {"answered", "silent", "refused",
-                                              "lagging"};
-
-/// Retries of the casts to the silent sockets and the scripted responder:
-/// one resend exercises the retry path at the least cost.
-constexpr uint32_t scripted_retries = 1;
-
-/// Queries outstanding per silent socket at the peak rate, at most: half of
-/// minidns's default max-outstanding-per-destination.
-constexpr double silent_outstanding_per_socket = 250;
-
-/// The CSV's columns, one row per second of the run.
-constexpr const char* csv_header =
-    "t_s,casts_per_s,statuses_per_s,rss_kb,in_flight,casts_waiting,"
-    "intake_pauses_per_s,lat_p50_us,lat_p99_us,timer_late_p99_le_ms,"
-    "target_per_s,shed_per_s,outstanding,failed_checks,timeout_late_p99_ms,"
-    "dns_queries_waiting,minidns_cpu_pct,host_idle_pct,host_steal_pct,"
-    "late_sends_per_s";
-
-/// Zone j of the scripted ones (silent, refused, lagging): "r00042.soak.".
-std::string script_zone(unsigned j) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "r%05u.soak.", j);
-  return buf;
-}
-
-/// The serial a poll of scripted zone j asks for.
-uint32_t script_serial(unsigned j) {
-  return 2025000000u + j;
-}
-
-/// The index j of a query for "r%05u.soak." (any case); false for any other
-/// name.
-bool script_index(const uint8_t* d, size_t len, unsigned& j) {
-  if (len < 12 + 7 || d[12] != 6 || (d[13] | 0x20) != 'r')
-    return false;
-  j = 0;
-  for (size_t i = 14; i < 19; ++i) {
-    if (d[i] < '0' || d[i] > '9')
-      return false;
-    j = j * 10 + (d[i] - '0');
-  }
-  return true;
-}
-
-/// UDP sockets on 127.0.0.1 that are never read: DNS servers that never
-/// answer (the kernel drops what does not fit in their buffers).
-class silent_sockets {
-public:
-  /// Binds `n` sockets to free ports; dies when it cannot.
-  explicit silent_sockets(size_t n) {
-    for (size_t i = 0; i < n; ++i) {
-      int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      sockaddr_in sin{};
-      sin.sin_family = AF_INET;
-      sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      socklen_t slen = sizeof(sin);
-      if (fd < 0 ||
-          ::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0 ||
-          ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &slen) != 0)
-        die(std::string("silent socket: ") + std::strerror(errno));
-      fds_.push_back(fd);
-      ports_.push_back(ntohs(sin.sin_port));
-    }
-  }
-  ~silent_sockets() {
-    for (int fd : fds_)
-      ::close(fd);
-  }
-  silent_sockets(const silent_sockets&) = delete;
-  silent_sockets& operator=(const silent_sockets&) = delete;
-
-  /// The "127.0.0.1:PORT" of socket i.
-  std::string dest(size_t i) const {
-    return "127.0.0.1:" + std::to_string(ports_[i % ports_.size()]);
-  }
-  /// How many there are.
-  size_t size() const { return ports_.size(); }
-
-private:
-  std::vector<int> fds_;
-  std::vector<uint16_t> ports_;
-};
-
-/// The rate schedule: --rate, or --overload-rate between --overload-from
-/// and --overload-to, for --duration seconds.
-struct schedule {
-  double rate = 0, duration = 0;          ///< casts/s; s
-  double over_rate = 0, from = 0, to = 0; ///< over_rate 0: none
-
-  /// Casts due in the first `s` seconds.
-  double due_at(double s) const {
-    s = std::clamp(s, 0.0, duration);
-    double due = rate * s;
-    if (over_rate > 0)
-      due += (over_rate - rate) * std::max(0.0, std::min(s, to) - from);
-    return due;
-  }
-  /// The second at which cast `i` (from 0) is due.
-  double time_of(double i) const {
-    if (over_rate <= 0 || i <= rate * from)
-      return i / rate;
-    double at_to = rate * from + over_rate * (to - from);
-    if (i <= at_to)
-      return from + (i - rate * from) / over_rate;
-    return to + (i - at_to) / rate;
-  }
-  /// The highest rate of the schedule.
-  double peak() const { return std::max(rate, over_rate); }
-};
-
-/// What the client saw in one second.
-struct second_bin {
-  uint64_t sent = 0, shed = 0, statuses = 0, failed = 0;
-  uint64_t late = 0;        ///< casts sent more than two ticks after their time
-  std::vector<int64_t> lat; ///< cast to status, not silent, ns
-  std::vector<int64_t> silent_late; ///< silent: status - cast - budget, ns
-};
-
-/// Quantile q of `v` in its unit, or NaN when empty (reorders `v`).
-double quantile(std::vector<int64_t>& v, double q) {
-  if (v.empty())
-    return std::nan("");
-  auto i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(i), v.end());
-  return static_cast<double>(v[i]);
-}
-
-/// A CSV field: empty for NaN or a negative (absent) value.
-std::string field(double v, int decimals) {
-  if (std::isnan(v) || v < 0)
-    return {};
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
-  return buf;
-}
-
-/// The upper bound (ms) of the bucket holding the p99 of what a cumulative
-/// histogram gained between two readings; NaN when it gained nothing.
-double p99_gained_ms(const std::vector<std::pair<double, uint64_t>>& before,
-                     const std::vector<std::pair<double, uint64_t>>& after) {
-  if (after.empty())
-    return std::nan("");
-  auto gained = [&](size_t i) {
-    uint64_t b = i < before.size() ? before[i].second : 0;
-    return after[i].second >= b ? after[i].second - b : 0;
-  };
-  uint64_t total = gained(after.size() - 1);
-  if (total == 0)
-    return std::nan("");
-  for (size_t i = 0; i < after.size(); ++i)
-    if (static_cast<double>(gained(i)) >= 0.99 * static_cast<double>(total))
-      return after[i].first * 1e3;
-  return std::nan("");
-}
-
-/// Parses --mix "A,S,R,L" (percent, sum 100) into 100 slots, each class
-/// spread evenly over them.
-std::array<uint8_t, 100> parse_mix(const std::string& text,
-                                   std::array<unsigned, classes>& pct) {
-  if (std::sscanf(text.c_str(), "%u,%u,%u,%u", &pct[0], &pct[1], &pct[2],
-                  &pct[3]) != 4 ||
-      pct[0] + pct[1] + pct[2] + pct[3] != 100)
-    die("--mix: four percentages (answered,silent,refused,lagging) that sum "
-        "to 100, got '" +
-        text + "'");
-  // Smooth weighted round robin: every class as evenly spread as it can be.
-  std::array<uint8_t, 100> slots{};
-  std::array<int, classes> credit{};
-  for (auto& slot : slots) {
-    size_t best = 0;
-    for (size_t c = 0; c < classes; ++c) {
-      credit[c] += static_cast<int>(pct[c]);
-      if (credit[c] > credit[best])
-        best = c;
-    }
-    credit[best] -= 100;
-    slot = static_cast<uint8_t>(best);
-  }
-  return slots;
-}
-
-/// A cast sent and not yet answered.
-struct pending {
-  int64_t sent;  ///< now_ns()
-  uint32_t zone; ///< in its class
-  uint8_t cls;   ///< cast_class
-};
-
-/// Checks a reply to a cast of class `cls` for zone `zone`; empty when
-/// right, else what is wrong.
-std::string check_class(const messages::reply& r, uint8_t cls, unsigned zone,
-                        unsigned zones) {
-  if (cls == answered)
-    return check_success(r, zone);
-  if (r.method != "update_status")
-    return "method " + r.method + ": " + r.error;
-  const char* want = cls == silent    ? "timeout"
-                     : cls == refused ? "rcode REFUSED"
-                                      : "lower serial";
-  if (r.status != "ERROR" || r.detail != want)
-    return "status " + r.status + " (" + r.detail + ")";
-  if (cls == lagging) {
-    if (!r.actual_serial ||
-        *r.actual_serial != script_serial(2 * zones + zone) - 1)
-      return "wrong actual_serial";
-  } else if (r.actual_serial) {
-    return "actual_serial set";
-  }
-  return {};
-}
 
 int run_timeline(const options& o) {
   daemon_runner runner(o.daemon);
@@ -405,89 +187,8 @@ int run_timeline(const options& o) {
 
   // The rows: closed seconds, written once their sample is in.
   second_bin cur;
-  struct row {
-    second_bin bin;
-    double p50_us, p99_us, silent_late_p99_ms;
-    uint64_t outstanding;
-  };
   std::vector<row> rows;
-  size_t written = 0;
-  daemon_sample prev = baseline, now_sample;
-  std::vector<uint64_t> rss_by_second;
-  auto write_rows = [&](bool final_rows) {
-    while (written < rows.size()) {
-      bool sampled = samp.get(written, now_sample);
-      if (!sampled && !final_rows)
-        return;
-      if (!sampled)
-        now_sample = daemon_sample{}; // the sampler missed it: empty fields
-      auto& r = rows[written];
-      rss_by_second.push_back(now_sample.rss_kb);
-      double pauses = now_sample.intake_pauses >= 0 && prev.intake_pauses >= 0
-                          ? now_sample.intake_pauses - prev.intake_pauses
-                          : -1;
-      double t_s = static_cast<double>(written + 1);
-      double target = plan.due_at(t_s) - plan.due_at(t_s - 1);
-      if (csv != nullptr)
-        std::fprintf(
-            csv,
-            "%zu,%llu,%llu,%s,%s,%s,%s,%s,%s,%s,%.0f,%llu,%llu,%llu,%s,%s,%s,"
-            "%s,%s,%llu\n",
-            written + 1, static_cast<unsigned long long>(r.bin.sent),
-            static_cast<unsigned long long>(r.bin.statuses),
-            field(now_sample.rss_kb > 0 ? static_cast<double>(now_sample.rss_kb)
-                                        : -1.0,
-                  0)
-                .c_str(),
-            field(now_sample.in_flight, 0).c_str(),
-            field(now_sample.casts_waiting, 0).c_str(),
-            field(pauses, 0).c_str(), field(r.p50_us, 1).c_str(),
-            field(r.p99_us, 1).c_str(),
-            field(p99_gained_ms(prev.timer_lateness, now_sample.timer_lateness),
-                  2)
-                .c_str(),
-            target, static_cast<unsigned long long>(r.bin.shed),
-            static_cast<unsigned long long>(r.outstanding),
-            static_cast<unsigned long long>(r.bin.failed),
-            field(r.silent_late_p99_ms, 1).c_str(),
-            field(now_sample.queries_waiting, 0).c_str(),
-            field(now_sample.cpu_s >= 0 && prev.cpu_s >= 0
-                      ? 100.0 * (now_sample.cpu_s - prev.cpu_s)
-                      : -1.0,
-                  0)
-                .c_str(),
-            field(share_pct(prev.host_idle, now_sample.host_idle, prev.host_all,
-                            now_sample.host_all),
-                  0)
-                .c_str(),
-            field(share_pct(prev.host_steal, now_sample.host_steal,
-                            prev.host_all, now_sample.host_all),
-                  1)
-                .c_str(),
-            static_cast<unsigned long long>(r.bin.late));
-      if (sampled)
-        prev = now_sample;
-      r.bin = second_bin{}; // the samples are no longer needed
-      ++written;
-    }
-    if (csv != nullptr)
-      std::fflush(csv);
-  };
-  auto close_second = [&] {
-    row r;
-    r.p50_us = quantile(cur.lat, 0.5) / 1e3;
-    r.p99_us = quantile(cur.lat, 0.99) / 1e3;
-    r.silent_late_p99_ms = quantile(cur.silent_late, 0.99) / 1e6;
-    r.outstanding = in_flight.size();
-    r.bin.sent = cur.sent;
-    r.bin.shed = cur.shed;
-    r.bin.statuses = cur.statuses;
-    r.bin.failed = cur.failed;
-    rows.push_back(std::move(r));
-    cur.sent = cur.shed = cur.statuses = cur.failed = 0;
-    cur.lat.clear();
-    cur.silent_late.clear();
-  };
+  row_writer writer(csv, plan, baseline);
 
   auto on_reply = [&](const messages::reply* r, const std::string& err,
                       int64_t t) {
@@ -609,8 +310,8 @@ int run_timeline(const options& o) {
       }
       t = now_ns();
       while (t >= start + static_cast<int64_t>(rows.size() + 1) * 1000000000)
-        close_second();
-      write_rows(false);
+        rows.push_back(close_second(cur, in_flight.size()));
+      writer.write(rows, samp, false);
       if (offered == total && in_flight.empty() && grace_until == 0) {
         // Wait one more whole second for stray (duplicate) replies, and
         // end on a second boundary.
@@ -626,7 +327,7 @@ int run_timeline(const options& o) {
   for (int i = 0; i < 50 && samp.taken() < rows.size(); ++i)
     ::usleep(20000);
   samp.stop();
-  write_rows(true);
+  writer.write(rows, samp, true);
   if (csv != nullptr)
     std::fclose(csv);
   auto final_page =
@@ -638,10 +339,11 @@ int run_timeline(const options& o) {
   // RSS after the warm-up (the first 10% of the run) and at the end of the
   // load (the row of the last second of casts).
   auto rss_at = [&](double t_s) -> uint64_t {
-    if (rss_by_second.empty())
+    const auto& rss = writer.rss_by_second();
+    if (rss.empty())
       return 0;
     auto i = static_cast<size_t>(std::max(1.0, std::round(t_s))) - 1;
-    return rss_by_second[std::min(i, rss_by_second.size() - 1)];
+    return rss[std::min(i, rss.size() - 1)];
   };
   uint64_t rss_warm = rss_at(std::ceil(plan.duration * 0.1));
   uint64_t rss_end = rss_at(plan.duration);
@@ -696,7 +398,7 @@ int run_timeline(const options& o) {
                 "pauses %s, casts answered busy %s\n",
                 own.bucket_of_q * 1e3, pauses.c_str(), busy.c_str());
   if (csv != nullptr)
-    std::printf("  csv: %s (%zu rows)\n", o.csv.c_str(), written);
+    std::printf("  csv: %s (%zu rows)\n", o.csv.c_str(), writer.written());
 
   result_line res;
   res.add("duration", plan.duration);
@@ -721,7 +423,7 @@ int run_timeline(const options& o) {
   res.add("silent_late_p99_ms", all_silent_late.quantile_us(0.99) / 1e3);
   res.add("own_late_p99_le_ms", own.bucket_of_q * 1e3);
   res.add("intake_pauses", pauses);
-  res.add("rows", written);
+  res.add("rows", writer.written());
   bool clean = counts.bad == 0 && counts.duplicates == 0 &&
                counts.undecodable == 0 && missing == 0 && foreign.load() == 0 &&
                s.found && s.casts == sent;
