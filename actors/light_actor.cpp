@@ -117,6 +117,9 @@ caf::resumable::resume_result light_actor::resume(caf::execution_unit*,
       spdlog::error("{} {}: a handler threw ({}); it ends", name(), id(),
                     e.what());
       quit(caf::make_error(caf::exit_reason::unhandled_exception));
+    } catch (...) {
+      spdlog::error("{} {}: a handler threw; it ends", name(), id());
+      quit(caf::make_error(caf::exit_reason::unhandled_exception));
     }
   }
   if (terminated()) {

@@ -22,7 +22,10 @@
 namespace minidns {
 
 /// Base of a light actor: derive, implement handle(), create it with
-/// caf::make_actor (see start_request) and call launch().
+/// caf::make_actor (see start_request) and call launch(). The actor system
+/// must wait for its actors before it shuts down (CAF's default, which
+/// minidns keeps): CAF's scheduler cleans up only its own actor types when
+/// it stops with jobs queued.
 class light_actor : public caf::monitorable_actor, public caf::resumable {
 public:
   explicit light_actor(caf::actor_config& cfg);

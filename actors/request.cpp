@@ -26,6 +26,18 @@ public:
   request_state state;
   const char* name() const override { return request_state::name; }
 
+  /// Ended: lets go of the UDP side, the sink and the stop flag at once
+  /// (the UDP thread may hold an ended request a little longer, and the
+  /// UDP side holding it must not keep itself alive through it).
+  bool cleanup(caf::error&& reason, caf::execution_unit* host) override {
+    if (!light_actor::cleanup(std::move(reason), host))
+      return false;
+    state.udp.reset();
+    state.sink.reset();
+    state.stop.reset();
+    return true;
+  }
+
   /// A reference to this request, for the UDP side to answer.
   caf::strong_actor_ptr strong_self() const {
     return caf::strong_actor_ptr{ctrl()};
