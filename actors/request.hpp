@@ -3,7 +3,7 @@
 /// timeout and retry budget, and reports its end to a status port.
 ///
 /// Which thread runs it: the ZeroMQ thread starts it (start_request: the
-/// actor is spawned lazily and its first query goes straight to the UDP
+/// actor is created idle and its first query goes straight to the UDP
 /// thread, with no trip through CAF's scheduler). After that it runs on the
 /// UDP thread whenever the UDP thread wakes it (an answer, a send error, a
 /// timer), right after the batch that woke it; only `shutdown` at the end

@@ -303,8 +303,8 @@ private:
   }
 
   /// Looks at memory and hands what is resident but not in use back to
-  /// the system when that is much (memory_trim): after a burst, RSS comes
-  /// down.
+  /// the system when that is much and the load (requests running or
+  /// waiting) has settled (memory_trim): after a burst, RSS comes down.
   void look_at_heap(clock::time_point now);
 
   /// Makes the thread's figures readable from other threads.

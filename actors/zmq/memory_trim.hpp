@@ -7,10 +7,11 @@
 /// whether trimming is worth it: much more is resident than in use, and
 /// more than was left after the last trim (memory a trim cannot return,
 /// such as code, stacks and fragments, must not make every look trim), and
-/// the load has mostly gone. A trim of a large heap takes tens of
-/// milliseconds (62 ms for 600 MB) and holds glibc's arena locks, which
-/// the UDP thread waits on when it frees a request: in the middle of a wave
-/// of timeouts it made the timers late (bench/RESULTS.md, stop 21).
+/// the load has settled: it is no longer draining. A trim of a large heap
+/// takes tens of milliseconds (62 ms for 600 MB) and holds glibc's arena
+/// locks, which the UDP thread waits on when it frees a request: in the
+/// middle of a wave of timeouts it made the timers late (bench/RESULTS.md,
+/// stop 21).
 
 #include <algorithm>
 #include <chrono>
@@ -38,8 +39,9 @@ public:
     std::chrono::milliseconds interval{1000};
     /// Least memory worth returning.
     uint64_t min_gain = uint64_t{16} << 20;
-    /// Trims only once the load (requests in flight or waiting) is at most
-    /// 1/drained of its peak since the last trim.
+    /// The load (requests running or waiting) has settled when it is at
+    /// most 1/drained of its peak, or has not fallen by more than
+    /// 1/drained since the last look (a steady load).
     uint64_t drained = 8;
   };
 
@@ -51,6 +53,7 @@ public:
   /// is worth a look within the interval.
   void worked(clock::time_point now, uint64_t load = 0) {
     peak_ = std::max(peak_, load);
+    recent_ = std::max(recent_, load);
     if (!pending_ && now - last_look_ >= opts_.interval)
       last_look_ = now; // idle till now: the first look one interval on
     pending_ = true;
@@ -73,35 +76,37 @@ public:
     return std::chrono::ceil<std::chrono::milliseconds>(at - now);
   }
 
-  /// Looked at memory at `now`, with `load` requests in flight or
-  /// waiting: whether to trim. Trims when resident memory not in use
-  /// exceeds what the last trim left by min_gain and is no less than what
-  /// is in use (a steady load, which soon reuses what it frees, is left
-  /// alone), and the load is down to 1/drained of its peak (a trim in the
-  /// middle of a draining wave would stall the requests still in it).
+  /// Looked at memory at `now`, with `load` requests running or waiting:
+  /// whether to trim. Trims when resident memory not in use exceeds what
+  /// the last trim left by min_gain and is no less than what is in use (a
+  /// load that soon reuses what it frees is left alone), and the load has
+  /// settled (a trim in the middle of a draining wave would stall the
+  /// requests still in it). A settled load is the new peak.
   bool look(clock::time_point now, heap_figures h, uint64_t load = 0) {
     last_look_ = now;
     pending_ = false;
-    load_ = load;
+    auto d = std::max<uint64_t>(opts_.drained, 1);
     peak_ = std::max(peak_, load);
+    recent_ = std::max(recent_, load);
+    bool settled = load <= peak_ / d || load >= recent_ - recent_ / d;
+    if (settled)
+      peak_ = load;
+    recent_ = load; // the highest load from now to the next look
     floor_ = std::min(floor_, h.idle()); // reused since: a lower floor
     return h.idle() >= floor_ + opts_.min_gain && h.idle() >= h.in_use &&
-           load <= peak_ / opts_.drained;
+           settled;
   }
 
   /// Trimmed: `after` is memory right after it. What stays idle then is
-  /// the floor the next trim must beat; the load then is the new peak.
-  void trimmed(heap_figures after) {
-    floor_ = after.idle();
-    peak_ = load_;
-  }
+  /// the floor the next trim must beat.
+  void trimmed(heap_figures after) { floor_ = after.idle(); }
 
 private:
   options opts_;
   bool pending_ = false; ///< work done since the last look
   uint64_t floor_ = 0;   ///< idle memory left by the last trim
-  uint64_t peak_ = 0;    ///< the highest load since the last trim
-  uint64_t load_ = 0;    ///< the load at the last look
+  uint64_t peak_ = 0;    ///< the highest load since it last settled
+  uint64_t recent_ = 0;  ///< the highest load since the last look
   clock::time_point last_look_{};
 };
 

@@ -32,7 +32,8 @@ Only pyzmq and msgpack are needed (Debian: python3-zmq, python3-msgpack).
 from __future__ import annotations
 
 # The package is split by job: protocol (casts, replies, errors, Status),
-# keys (CURVE key files), client (the Client and its I/O thread) and cli
+# keys (CURVE key files), client (the Client's API), _internals (its
+# sockets and I/O thread) and cli
 # (python3 -m minidns_client). Everything is importable from here as
 # before the split, __main__'s _main too.
 from .cli import _main  # noqa: F401

@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
-import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import Future
@@ -17,14 +16,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import zmq
 
 from ._internals import _Cancel, _ClientInternals, _Pending  # noqa: F401
-from .protocol import (
-    GET_SERIAL,
-    NOTIFY,
-    POLL,
-    CastRefused,
-    DeadlineExceeded,
-    make_cast,
-)
+from .protocol import GET_SERIAL, NOTIFY, POLL, make_cast
 
 #: One destination ("192.0.2.53:53"), or a list of them (a pool's servers).
 Destinations = Union[str, Sequence[str]]

@@ -13,7 +13,6 @@ with the driver.
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 

@@ -101,15 +101,37 @@ TEST(MemoryTrim, AFloorReusedSinceIsLowered) {
       << "30 MiB freed again, 16 MiB above the lowered floor";
 }
 
-TEST(MemoryTrim, WaitsForTheLoadToHaveMostlyGone) {
+TEST(MemoryTrim, WaitsForAWaveOfEndingRequestsToHaveMostlyGone) {
   memory_trim m;
   for (auto t = t0; t < t0 + 3s; t += 10ms)
     m.worked(t, 300000); // a wave of requests
   EXPECT_FALSE(m.look(t0 + 3s, {300 * MiB, 700 * MiB}, 150000))
       << "half of the wave still in flight";
+  m.worked(t0 + 3500ms, 100000);
   EXPECT_FALSE(m.look(t0 + 4s, {60 * MiB, 700 * MiB}, 40000));
+  m.worked(t0 + 4500ms, 39000);
   EXPECT_TRUE(m.look(t0 + 5s, {40 * MiB, 700 * MiB}, 37500))
       << "down to an eighth of the peak";
+}
+
+TEST(MemoryTrim, ALoadThatKeepsFallingIsNotSettled) {
+  memory_trim m;
+  m.worked(t0, 100000);
+  uint64_t load = 100000;
+  // Requests end at a fifth of what is left per second: more than an
+  // eighth between two looks, so every look sees a drain in progress.
+  for (int i = 1; i < 20; ++i) {
+    load = load * 4 / 5;
+    m.worked(t0 + std::chrono::seconds(i) - 500ms, load * 9 / 8);
+    bool trims =
+        m.look(t0 + std::chrono::seconds(i), {20 * MiB, 300 * MiB}, load);
+    if (load <= 100000 / 8) {
+      EXPECT_TRUE(trims) << "down to an eighth: " << load;
+      return;
+    }
+    EXPECT_FALSE(trims) << "load " << load;
+  }
+  ADD_FAILURE() << "never drained";
 }
 
 TEST(MemoryTrim, APeakBetweenLooksCounts) {
@@ -120,25 +142,41 @@ TEST(MemoryTrim, APeakBetweenLooksCounts) {
   EXPECT_TRUE(m.look(t0 + 2s, {20 * MiB, 220 * MiB}, 25000));
 }
 
-TEST(MemoryTrim, TheLoadAtATrimIsTheNextPeak) {
+TEST(MemoryTrim, ASteadyLoadAfterABurstHasSettled) {
   memory_trim m;
-  m.worked(t0, 200000);
-  ASSERT_TRUE(m.look(t0 + 1s, {20 * MiB, 220 * MiB}, 10000));
+  for (auto t = t0; t < t0 + 1s; t += 10ms)
+    m.worked(t, 300000); // the burst
+  EXPECT_FALSE(m.look(t0 + 1s, {300 * MiB, 700 * MiB}, 45000))
+      << "still draining";
+  m.worked(t0 + 1500ms, 40500); // a steady load goes on, above 1/8
+  EXPECT_TRUE(m.look(t0 + 2s, {50 * MiB, 700 * MiB}, 40000))
+      << "no longer falling: what the burst freed goes back";
+  m.trimmed({50 * MiB, 80 * MiB});
+  m.worked(t0 + 2500ms, 41000);
+  EXPECT_FALSE(m.look(t0 + 3s, {50 * MiB, 80 * MiB}, 40000))
+      << "nothing more to return";
+}
+
+TEST(MemoryTrim, ASettledLoadIsTheNextPeak) {
+  memory_trim m;
+  m.worked(t0, 300000);
+  ASSERT_TRUE(m.look(t0 + 1s, {20 * MiB, 220 * MiB}, 30000)); // drained
   m.trimmed({20 * MiB, 30 * MiB});
-  m.worked(t0 + 1500ms, 10000); // a steady load goes on
-  EXPECT_FALSE(m.look(t0 + 2s, {20 * MiB, 60 * MiB}, 10000))
-      << "the steady load is not a drained one";
-  EXPECT_TRUE(m.look(t0 + 3s, {20 * MiB, 60 * MiB}, 0)) << "it ended";
+  m.worked(t0 + 1500ms, 40000);
+  // 30,000 is under an eighth of the old peak, not of the settled one.
+  EXPECT_FALSE(m.look(t0 + 2s, {20 * MiB, 220 * MiB}, 30000))
+      << "falling from 40,000: a drain, not a settled load";
 }
 
 TEST(MemoryTrim, ThresholdsAreOptions) {
-  memory_trim m({100ms, 1 * MiB, 2});
+  memory_trim m({100ms, 1 * MiB, 4});
   m.worked(t0);
   EXPECT_TRUE(m.due(t0 + 100ms));
   EXPECT_TRUE(m.look(t0 + 100ms, {1 * MiB, 3 * MiB}));
   m.worked(t0 + 150ms, 100);
-  EXPECT_FALSE(m.look(t0 + 200ms, {1 * MiB, 3 * MiB}, 51));
-  EXPECT_TRUE(m.look(t0 + 300ms, {1 * MiB, 3 * MiB}, 50));
+  EXPECT_FALSE(m.look(t0 + 200ms, {1 * MiB, 3 * MiB}, 60))
+      << "fell by more than a quarter, still above a quarter of the peak";
+  EXPECT_TRUE(m.look(t0 + 300ms, {1 * MiB, 3 * MiB}, 25)) << "a quarter";
 }
 
 } // namespace
