@@ -7,7 +7,7 @@
 /// whether trimming is worth it: much more is resident than in use, and
 /// more than was left after the last trim (memory a trim cannot return,
 /// such as code, stacks and fragments, must not make every look trim), and
-/// the load has settled: it is no longer draining. A trim of a large heap
+/// the load has settled: it is no longer draining away. A trim of a large heap
 /// takes tens of milliseconds (62 ms for 600 MB) and holds glibc's arena
 /// locks, which the UDP thread waits on when it frees a request: in the
 /// middle of a wave of timeouts it made the timers late (bench/RESULTS.md,
@@ -39,10 +39,9 @@ public:
     std::chrono::milliseconds interval{1000};
     /// Least memory worth returning.
     uint64_t min_gain = uint64_t{16} << 20;
-    /// The load (requests running or waiting) has settled when it is at
-    /// most 1/drained of its peak, or has not fallen by more than
-    /// 1/drained since the last look (a steady load).
-    uint64_t drained = 8;
+    /// The load (requests running or waiting) has settled when it fell by
+    /// at most 1/settle_share of its highest since the last look.
+    uint64_t settle_share = 8;
   };
 
   memory_trim() = default;
@@ -52,7 +51,6 @@ public:
   /// requests in flight or waiting: memory may have been freed, so the heap
   /// is worth a look within the interval.
   void worked(clock::time_point now, uint64_t load = 0) {
-    peak_ = std::max(peak_, load);
     recent_ = std::max(recent_, load);
     if (!pending_ && now - last_look_ >= opts_.interval)
       last_look_ = now; // idle till now: the first look one interval on
@@ -65,7 +63,8 @@ public:
   }
 
   /// How long the loop may sleep before due() turns true; nullopt when no
-  /// work was done since the last look (an idle minidns never wakes for it).
+  /// work was done since the last look and the load was settled then (an
+  /// idle minidns never wakes for it).
   std::optional<std::chrono::milliseconds>
   next_wakeup(clock::time_point now) const {
     if (!pending_)
@@ -81,17 +80,15 @@ public:
   /// the last trim left by min_gain and is no less than what is in use (a
   /// load that soon reuses what it frees is left alone), and the load has
   /// settled (a trim in the middle of a draining wave would stall the
-  /// requests still in it). A settled load is the new peak.
+  /// requests still in it). While the load falls, the next look comes one
+  /// interval on, work or not: the trim comes once the wave is over.
   bool look(clock::time_point now, heap_figures h, uint64_t load = 0) {
     last_look_ = now;
-    pending_ = false;
-    auto d = std::max<uint64_t>(opts_.drained, 1);
-    peak_ = std::max(peak_, load);
+    auto share = std::max<uint64_t>(opts_.settle_share, 1);
     recent_ = std::max(recent_, load);
-    bool settled = load <= peak_ / d || load >= recent_ - recent_ / d;
-    if (settled)
-      peak_ = load;
+    bool settled = load >= recent_ - recent_ / share;
     recent_ = load; // the highest load from now to the next look
+    pending_ = !settled;
     floor_ = std::min(floor_, h.idle()); // reused since: a lower floor
     return h.idle() >= floor_ + opts_.min_gain && h.idle() >= h.in_use &&
            settled;
@@ -103,10 +100,10 @@ public:
 
 private:
   options opts_;
-  bool pending_ = false; ///< work done since the last look
-  uint64_t floor_ = 0;   ///< idle memory left by the last trim
-  uint64_t peak_ = 0;    ///< the highest load since it last settled
-  uint64_t recent_ = 0;  ///< the highest load since the last look
+  bool pending_ =
+      false;            ///< work done (or the load falling) since the last look
+  uint64_t floor_ = 0;  ///< idle memory left by the last trim
+  uint64_t recent_ = 0; ///< the highest load since the last look
   clock::time_point last_look_{};
 };
 
