@@ -52,7 +52,7 @@ protected:
   LightActor()
       : sys(cfg),
         sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-        seen(std::make_shared<std::vector<int>>()),
+        watcher(sys), seen(std::make_shared<std::vector<int>>()),
         running_before(sys.registry().running()) {}
 
   ~LightActor() override {
@@ -61,18 +61,20 @@ protected:
     sched.run();
   }
 
-  /// Creates and launches a recorder, as start_request does a request.
+  /// Creates and launches a recorder, as start_request does a request;
+  /// the watcher monitors it.
   caf::actor make() {
     caf::actor_config conf;
     auto h = caf::make_actor<recorder, caf::actor>(
         sys.next_actor_id(), sys.node(), &sys, conf, seen);
     static_cast<recorder*>(caf::actor_cast<caf::abstract_actor*>(h))->launch();
+    watcher->monitor(h);
     return h;
   }
 
-  /// The reason `actor` ended with, as a monitor learns it; nullopt while
-  /// it runs.
-  std::optional<caf::error> down_reason(caf::scoped_actor& watcher) {
+  /// The reason the actor ended with, as its monitor learns it; nullopt
+  /// while it runs.
+  std::optional<caf::error> down_reason() {
     std::optional<caf::error> reason;
     watcher->receive([&](caf::down_msg& d) { reason = d.reason; },
                      caf::after(std::chrono::seconds(0)) >> [] {});
@@ -82,6 +84,8 @@ protected:
   test_config cfg;
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
+  caf::scoped_actor
+      watcher; ///< monitors each actor made (and counts as running)
   std::shared_ptr<std::vector<int>> seen;
   size_t running_before;
   caf::actor actor;
@@ -129,53 +133,45 @@ TEST_F(LightActor, AMessageDuringItsTurnIsHandledInTheSameTurnOrTheNext) {
 
 TEST_F(LightActor, QuitDropsQueuedMessagesAndRefusesLaterOnes) {
   actor = make();
-  caf::scoped_actor watcher{sys};
-  watcher->monitor(actor);
-  auto running = sys.registry().running(); // the watcher counts too
   caf::anon_send(actor, 1);
   caf::anon_send(actor, -1);
   caf::anon_send(actor, 2);
   sched.run();
   EXPECT_EQ(*seen, (std::vector<int>{1, -1}));
-  EXPECT_EQ(sys.registry().running(), running - 1);
+  EXPECT_EQ(sys.registry().running(), running_before);
   caf::anon_send(actor, 3);
   EXPECT_TRUE(sched.jobs.empty()) << "an ended actor is not scheduled";
-  auto reason = down_reason(watcher);
+  auto reason = down_reason();
   ASSERT_TRUE(reason);
   EXPECT_EQ(*reason, caf::exit_reason::normal);
 }
 
 TEST_F(LightActor, AnExitWithAnErrorEndsItAndANormalOneDoesNot) {
   actor = make();
-  caf::scoped_actor watcher{sys};
-  watcher->monitor(actor);
   caf::anon_send_exit(actor, caf::exit_reason::normal);
   caf::anon_send(actor, 1);
   sched.run();
   EXPECT_EQ(*seen, std::vector<int>{1});
-  EXPECT_FALSE(down_reason(watcher));
+  EXPECT_FALSE(down_reason());
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   caf::anon_send(actor, 2);
   sched.run();
   EXPECT_EQ(*seen, std::vector<int>{1}) << "nothing after the exit";
-  auto reason = down_reason(watcher);
+  auto reason = down_reason();
   ASSERT_TRUE(reason);
   EXPECT_EQ(*reason, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(LightActor, AThrowingHandlerEndsItAsScheduledActorsDo) {
   actor = make();
-  caf::scoped_actor watcher{sys};
-  watcher->monitor(actor);
-  auto running = sys.registry().running();
   caf::anon_send(actor, std::string{"boom"});
   caf::anon_send(actor, 1);
   sched.run();
   EXPECT_TRUE(seen->empty());
-  auto reason = down_reason(watcher);
+  auto reason = down_reason();
   ASSERT_TRUE(reason);
   EXPECT_EQ(*reason, caf::exit_reason::unhandled_exception);
-  EXPECT_EQ(sys.registry().running(), running - 1);
+  EXPECT_EQ(sys.registry().running(), running_before);
 }
 
 TEST_F(LightActor, DroppedWithoutAMessageItStillEnds) {
