@@ -56,15 +56,15 @@ void zmq_bridge_loop::run() {
     start_ready();
     publish();
     if (events > 0)
-      trim_.worked(now, live_.size() + waiting_.size());
+      trim_.worked(now, requests_held());
     if (trim_.due(now))
       look_at_heap(now);
     if (drain_.refusing() && !drain_logged_) {
       drain_logged_ = true;
       spdlog::info("draining: {} request(s) in flight", live_.size());
     }
-    auto step = drain_.after_turn(now, live_.size() + waiting_.size(),
-                                  router_.queued(), router_.held());
+    auto step = drain_.after_turn(now, requests_held(), router_.queued(),
+                                  router_.held());
     if (step == drain_action::drop_and_stop)
       drop_leftovers();
     if (step != drain_action::go_on)
@@ -85,7 +85,7 @@ void zmq_bridge_loop::look_at_heap(clock::time_point now) {
     return heap_figures{mi.uordblks + mi.hblkhd, metrics::resident_bytes()};
   };
   auto before = figures();
-  if (trim_.look(now, before, live_.size() + waiting_.size())) {
+  if (trim_.look(now, before, requests_held())) {
     malloc_trim(0);
     auto after = figures();
     trim_.trimmed(after);

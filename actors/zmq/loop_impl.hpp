@@ -214,9 +214,13 @@ private:
     return opts_.max_in_flight + opts_.max_queued_per_pool_manager;
   }
 
+  /// Requests running or waiting to start: what the drain waits for and
+  /// the memory trim watches settle.
+  uint64_t requests_held() const { return live_.size() + waiting_.size(); }
+
   /// Requests running plus replies queued: what max-in-flight bounds.
   uint64_t in_flight() const {
-    return live_.size() + router_.queued() + waiting_.size() + riders_count_;
+    return requests_held() + router_.queued() + riders_count_;
   }
 
   /// Whether attempt timers run late (the UDP thread is saturated): then

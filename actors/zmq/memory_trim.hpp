@@ -100,8 +100,8 @@ public:
 
 private:
   options opts_;
-  bool pending_ =
-      false;            ///< work done (or the load falling) since the last look
+  /// Work done, or the load still falling, since the last look.
+  bool pending_ = false;
   uint64_t floor_ = 0;  ///< idle memory left by the last trim
   uint64_t recent_ = 0; ///< the highest load since the last look
   clock::time_point last_look_{};
